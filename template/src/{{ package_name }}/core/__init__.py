@@ -1,0 +1,1 @@
+"""Core types: the events the agent reacts to."""

@@ -1,0 +1,1 @@
+"""Infrastructure: the database, the event store and the SQL behind it."""

@@ -1,0 +1,66 @@
+"""Group commit: concurrent callers' small writes share one statement and one commit.
+
+Each caller still waits for its own write to be committed; nothing is acknowledged early.
+An idle batcher flushes at once (no timer), so batching adds no latency at low load and
+grows batches by itself under high load, while a flush is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Flush = Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]]
+
+
+class GroupCommitter(Generic[T, R]):
+    """Queue items; `flush` writes a batch and returns one result (or exception) per item."""
+
+    def __init__(self, flush: Flush[T, R], *, max_batch: int = 500, max_flushes: int = 2) -> None:
+        self._flush = flush
+        self._max_batch = max_batch
+        self._max_flushes = max_flushes
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._flushers: set[asyncio.Task[None]] = set()
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if len(self._flushers) < self._max_flushes:
+            task = asyncio.create_task(self._drain())
+            self._flushers.add(task)
+            task.add_done_callback(self._flushers.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            items = [item for item, _ in batch]
+            try:
+                results = await self._flush(items)
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    async def aclose(self) -> None:
+        """Wait for queued writes to finish."""
+        while self._flushers:
+            await asyncio.gather(*self._flushers, return_exceptions=True)

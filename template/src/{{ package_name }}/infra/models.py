@@ -1,0 +1,117 @@
+"""SQLAlchemy models: the tables. Alembic migrations (in `migrations/`) create and change them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+EVENT_STATUSES = ("pending", "processing", "completed", "dead")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EventRecord(Base):
+    """One event: the queue entry while it waits or runs, then its history.
+
+    Status moves pending -> processing -> completed, back to pending on a retry, or to dead
+    when dead-lettered. Claiming reads only the partial index of pending rows, so completed
+    rows can pile up without slowing it down.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+    type: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    lease_owner: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    conversation_key: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'processing', 'completed', 'dead')", name="status_valid"
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The claim query walks this index in order; it holds pending rows only.
+        Index(
+            "ix_events_claim",
+            "available_at",
+            "seq",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # Reaping expired leases reads only rows being processed.
+        Index(
+            "ix_events_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'processing'"),
+        ),
+        # Per-conversation ordering looks for an earlier unfinished event with the same key.
+        Index(
+            "ix_events_conversation",
+            "conversation_key",
+            "seq",
+            postgresql_where=text(
+                "conversation_key IS NOT NULL AND status IN ('pending', 'processing')"
+            ),
+        ),
+        Index("ix_events_dead", "updated_at", postgresql_where=text("status = 'dead'")),
+        Index("ix_events_completed", "completed_at", postgresql_where=text("status = 'completed'")),
+        Index("ix_events_created_at", "created_at"),
+        Index("ix_events_conversation_history", "conversation_key", "created_at"),
+        {"comment": "Event queue and event history"},
+    )
+
+
+class ConversationMessageRecord(Base):
+    """Agent message history, one row per agent run, per conversation key."""
+
+    __tablename__ = "conversation_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    messages: Mapped[list[Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_conversation_messages_key", "conversation_key", "id"),
+        Index("uq_conversation_messages_event_id", "event_id", unique=True),
+        {"comment": "Agent message history per conversation"},
+    )
