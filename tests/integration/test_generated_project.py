@@ -22,7 +22,13 @@ if TYPE_CHECKING:
 
     from tests.helpers import Render
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("default-project")]
+pytestmark = pytest.mark.slow
+# Under `pytest -n 2 --dist loadgroup` each xdist group runs on one worker, in file
+# order, so the two workers share the slow steps below. A worker renders and
+# installs its own copy of the default project (the `project` fixture).
+static_checks = pytest.mark.xdist_group("default-project-checks")
+server_run = pytest.mark.xdist_group("default-project-server")
+embedded_run = pytest.mark.xdist_group("default-project-embedded")
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # One `make` target may install or test a whole project; never hang the suite on it.
@@ -110,28 +116,34 @@ def project(render: Render, default_answers: Mapping[str, Any]) -> Path:
     return render_and_install(render, default_answers, "default")
 
 
+@static_checks
 def test_lint_passes(project: Path) -> None:
     run(project, "make", "lint")
 
 
+@static_checks
 def test_type_check_passes(project: Path) -> None:
     run(project, "make", "type-check")
 
 
+@server_run
 def test_tests_pass_against_a_postgresql_server(project: Path) -> None:
     run(project, "make", "test", env=project_env(DATABASE_URL=database_url()))
 
 
+@embedded_run
 def test_tests_pass_against_the_embedded_postgresql(project: Path) -> None:
     run(project, "make", "test", env=project_env(DATABASE_URL=None))
 
 
+@embedded_run
 def test_install_and_tests_leave_the_git_tree_clean(project: Path) -> None:
-    # Runs after the tests above in this module: nothing they wrote may show up.
+    # Runs after the embedded run (same group, file order), which writes the most:
+    # caches and the server's data must all be ignored by the project's .gitignore.
     assert run(project, "git", "status", "--porcelain").stdout == ""
 
 
-@pytest.mark.xdist_group("formatted-project")  # its own project: may run in parallel
+@pytest.mark.xdist_group("formatted-project")  # its own project
 def test_format_changes_nothing(render: Render, default_answers: Mapping[str, Any]) -> None:
     project = render_and_install(render, default_answers, "formatted")
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+from tests.helpers import REPO_ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -86,3 +90,21 @@ def test_render_records_the_answers_for_copier_update(project: Path) -> None:
 
 def test_render_names_the_package_after_the_project(project: Path) -> None:
     assert (project / "src" / "reflex_agent" / "__init__.py").is_file()
+
+
+def test_copier_cli_renders_as_the_readme_shows(tmp_path: Path) -> None:
+    """`copier copy --trust <template-repo> my-agent`, answering every default."""
+    command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
+    command += ["--vcs-ref=HEAD", "--skip-tasks", "--data", "project_name=Support Bot"]
+    result = subprocess.run(
+        [*command, str(REPO_ROOT), "my-agent"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    answers = yaml.safe_load((tmp_path / "my-agent" / ".copier-answers.yml").read_text())
+    assert answers["package_name"] == "support_bot"

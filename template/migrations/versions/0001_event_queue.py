@@ -42,10 +42,16 @@ def upgrade() -> None:
         sa.Column("conversation_key", sa.Text(), nullable=True),
         sa.Column("result", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
@@ -88,9 +94,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'completed'"),
     )
     op.create_index("ix_events_created_at", "events", ["created_at"])
-    op.create_index(
-        "ix_events_conversation_history", "events", ["conversation_key", "created_at"]
-    )
+    op.create_index("ix_events_conversation_history", "events", ["conversation_key", "created_at"])
 
     op.create_table(
         "conversation_messages",
@@ -99,7 +103,10 @@ def upgrade() -> None:
         sa.Column("event_id", sa.UUID(), nullable=False),
         sa.Column("messages", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation_messages")),
         comment="Agent message history per conversation",

@@ -14,6 +14,10 @@ class ConfigurationError(ServiceError):
     """The service's settings are invalid."""
 
 
+class DatabaseUnavailableError(ServiceError):
+    """PostgreSQL cannot be reached."""
+
+
 class StoreError(ServiceError):
     """The event store failed."""
 

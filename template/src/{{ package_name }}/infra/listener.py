@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class Listener:
             try:
                 connection = await self._connect()
                 lost = asyncio.Event()
-                connection.add_termination_listener(lambda _connection: lost.set())
+                connection.add_termination_listener(_setter(lost))
                 for channel, callbacks in self._channels.items():
                     await connection.add_listener(channel, _dispatcher(callbacks))
                 self._connected.set()
@@ -99,13 +100,22 @@ class Listener:
         raise ConnectionError("connection closed")
 
 
+def _setter(event: asyncio.Event) -> Callable[[object], None]:
+    return lambda _connection: event.set()
+
+
 def _dispatcher(
     callbacks: list[Callable[[str], None]],
-) -> Callable[[object, int, str, str], None]:
-    def dispatch(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+) -> Callable[[asyncpg.Connection | PoolConnectionProxy, int, str, object], None]:
+    def dispatch(
+        _connection: asyncpg.Connection | PoolConnectionProxy,
+        _pid: int,
+        _channel: str,
+        payload: object,
+    ) -> None:
         for callback in callbacks:
             try:
-                callback(payload)
+                callback(str(payload))
             except Exception:
                 logger.exception("notification callback failed")
 
