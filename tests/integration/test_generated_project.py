@@ -111,9 +111,9 @@ def render_and_install(render: Render, answers: Mapping[str, Any], name: str) ->
 
 
 @pytest.fixture(scope="module")
-def project(render: Render, default_answers: Mapping[str, Any]) -> Path:
+def project(render_to_run: Render, default_answers: Mapping[str, Any]) -> Path:
     """The default project, rendered, committed and installed once for the module."""
-    return render_and_install(render, default_answers, "default")
+    return render_and_install(render_to_run, default_answers, "default")
 
 
 @static_checks
@@ -144,8 +144,8 @@ def test_install_and_tests_leave_the_git_tree_clean(project: Path) -> None:
 
 
 @pytest.mark.xdist_group("formatted-project")  # its own project
-def test_format_changes_nothing(render: Render, default_answers: Mapping[str, Any]) -> None:
-    project = render_and_install(render, default_answers, "formatted")
+def test_format_changes_nothing(render_to_run: Render, default_answers: Mapping[str, Any]) -> None:
+    project = render_and_install(render_to_run, default_answers, "formatted")
 
     run(project, "make", "format")
 

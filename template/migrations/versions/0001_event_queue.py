@@ -60,8 +60,6 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_events_attempts_not_negative")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_events_idempotency_key")),
-        sa.UniqueConstraint("seq", name=op.f("uq_events_seq")),
         comment="Event queue and event history",
     )
     op.create_index(
@@ -85,16 +83,23 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_events_dead", "events", ["updated_at"], postgresql_where=sa.text("status = 'dead'")
+        "ix_events_conversation_history",
+        "events",
+        ["conversation_key", "seq"],
+        postgresql_where=sa.text("conversation_key IS NOT NULL"),
     )
     op.create_index(
-        "ix_events_completed",
+        "uq_events_idempotency_key",
         "events",
-        ["completed_at"],
-        postgresql_where=sa.text("status = 'completed'"),
+        ["idempotency_key"],
+        unique=True,
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
     )
-    op.create_index("ix_events_created_at", "events", ["created_at"])
-    op.create_index("ix_events_conversation_history", "events", ["conversation_key", "created_at"])
+    op.create_index(
+        "ix_events_dead", "events", ["updated_at"], postgresql_where=sa.text("status = 'dead'")
+    )
+    op.create_index("ix_events_seq", "events", ["seq"])
+    op.create_index("ix_events_created_at", "events", ["created_at"], postgresql_using="brin")
 
     op.create_table(
         "conversation_messages",

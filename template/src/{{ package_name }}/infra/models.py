@@ -47,7 +47,7 @@ class EventRecord(Base):
     __tablename__ = "events"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     type: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -59,26 +59,29 @@ class EventRecord(Base):
     lease_owner: Mapped[str | None] = mapped_column(Text)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
-    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
     conversation_key: Mapped[str | None] = mapped_column(Text)
     result: Mapped[Any | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Every status change rewrites the row and touches every index whose columns or
+    # predicate it changes, so the indexes are few and mostly partial: a row sits in the
+    # claim index only while pending, in the lease index only while processing.
     __table_args__ = (
         CheckConstraint(
             "status IN ('pending', 'processing', 'completed', 'dead')", name="status_valid"
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        # The claim query walks this index in order; it holds pending rows only.
+        # The claim query walks this index in order.
         Index(
             "ix_events_claim",
             "available_at",
             "seq",
             postgresql_where=text("status = 'pending'"),
         ),
-        # Reaping expired leases reads only rows being processed.
+        # Reaping expired leases.
         Index(
             "ix_events_lease",
             "lease_expires_at",
@@ -93,10 +96,24 @@ class EventRecord(Base):
                 "conversation_key IS NOT NULL AND status IN ('pending', 'processing')"
             ),
         ),
+        # A conversation's history (agent tools, the API).
+        Index(
+            "ix_events_conversation_history",
+            "conversation_key",
+            "seq",
+            postgresql_where=text("conversation_key IS NOT NULL"),
+        ),
+        Index(
+            "uq_events_idempotency_key",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
         Index("ix_events_dead", "updated_at", postgresql_where=text("status = 'dead'")),
-        Index("ix_events_completed", "completed_at", postgresql_where=text("status = 'completed'")),
-        Index("ix_events_created_at", "created_at"),
-        Index("ix_events_conversation_history", "conversation_key", "created_at"),
+        # History, replay and retention page through seq; time ranges use a tiny BRIN index
+        # (rows arrive in time order).
+        Index("ix_events_seq", "seq"),
+        Index("ix_events_created_at", "created_at", postgresql_using="brin"),
         {"comment": "Event queue and event history"},
     )
 
