@@ -1,0 +1,1 @@
+"""The agent: the PydanticAI agent, its tools and deps, history, and the loop that runs it."""
