@@ -1,7 +1,7 @@
 """Group commit: concurrent callers' small writes share one statement and one commit.
 
 Each caller still waits for its own write to be committed; nothing is acknowledged early.
-An idle batcher flushes at once (no timer), so batching adds no latency at low load and
+An idle batcher flushes at once (no waiting), so batching adds no latency at low load and
 grows batches by itself under high load, while a flush is in flight.
 """
 
