@@ -73,8 +73,21 @@ BUILTIN_EVENT_TYPES: Final = (
     "websocket.message",
     "http.request",
     "timer.tick",
+    "agent.follow_up",
     "lifecycle.started",
     "lifecycle.stopped",
+)
+
+# Classes the generated core/events.py defines itself; a custom event must not reuse one.
+BUILTIN_EVENT_CLASSES: Final = frozenset(
+    {
+        "BaseEvent",
+        "WebSocketEvent",
+        "HTTPEvent",
+        "TimerEvent",
+        "FollowUpEvent",
+        "LifecycleEvent",
+    }
 )
 
 _SNAKE_CASE: Final = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -160,6 +173,7 @@ def custom_event_error(values: object) -> str:
 
     problems: list[str] = []
     class_owners = {event_class_name(builtin): builtin for builtin in BUILTIN_EVENT_TYPES}
+    class_owners.update({name: "a built-in event" for name in BUILTIN_EVENT_CLASSES})
     seen: set[str] = set()
     for event_type in values:
         if not _EVENT_TYPE.fullmatch(event_type):
