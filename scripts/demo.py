@@ -1,0 +1,121 @@
+"""Render the default project, start it, talk to its agent over a WebSocket, stop it.
+
+Run with `make demo`. Needs only Python and uv (the Makefile installs uv when missing).
+The rendered service uses an embedded PostgreSQL (no database server needed) and the
+offline test model unless OPENAI_API_KEY is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+import copier
+from copier.errors import DirtyLocalWarning
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "build" / "demo"
+PROJECT = DEMO / "reflex_agent"
+
+CLIENT = """
+import asyncio, json, sys
+import websockets
+
+async def main(url: str, text: str) -> None:
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"text": text}))
+        print("> " + text, flush=True)
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            print("< " + json.dumps(frame), flush=True)
+            if frame["type"] in ("result", "error"):
+                return
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def step(message: str) -> None:
+    print(f"\n== {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], *, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the service exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the service was not ready within {seconds:.0f}s")
+
+
+def main() -> int:
+    step("Rendering the default project")
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir(parents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DirtyLocalWarning)  # a working copy renders as it is
+        copier.run_copy(str(ROOT), PROJECT, vcs_ref="HEAD", defaults=True, unsafe=True, quiet=True)
+    print(f"rendered into {PROJECT.relative_to(ROOT)}")
+
+    step("Installing it (uv sync)")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "DATABASE_URL")}
+    subprocess.run(["uv", "sync", "--quiet"], cwd=PROJECT, env=env, check=True)
+
+    port = free_port()
+    model = "openai:gpt-4o-mini" if os.environ.get("OPENAI_API_KEY") else "test"
+    step(f"Starting it on port {port} (AGENT_MODEL={model}, embedded PostgreSQL)")
+    env.update(AGENT_MODEL=model, PORT=str(port), HOST="127.0.0.1", TIMER_INTERVAL_SECONDS="0")
+    log = (DEMO / "service.log").open("wb")
+    python = str(PROJECT / ".venv" / "bin" / "python")
+    service = subprocess.Popen(
+        [python, "-m", "reflex_agent", "serve"], cwd=PROJECT, env=env, stdout=log, stderr=log
+    )
+    try:
+        started = time.monotonic()
+        wait_ready(f"http://127.0.0.1:{port}/health/ready", service)
+        print(f"ready in {time.monotonic() - started:.1f}s")
+
+        step(f"Talking to the agent over ws://127.0.0.1:{port}/ws")
+        subprocess.run(
+            [python, "-c", CLIENT, f"ws://127.0.0.1:{port}/ws", "Hello, agent! What time is it?"],
+            check=True,
+            timeout=120,
+        )
+    finally:
+        step("Stopping it")
+        service.send_signal(signal.SIGTERM)
+        try:
+            service.wait(60)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            service.wait()
+        log.close()
+        print(f"stopped (exit code {service.returncode}); log: build/demo/service.log")
+    print("\nDone. The project is in build/demo/reflex_agent: cd there and run `make dev`.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
