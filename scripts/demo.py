@@ -7,7 +7,6 @@ offline test model unless OPENAI_API_KEY is set.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
