@@ -1,6 +1,6 @@
 """The Lua scripts of the Redis event store: every state change is one atomic script.
 
-Keys (P is the store's prefix, a hash tag such as `{reflex}` so that one store's keys share
+Keys (P is the store's prefix, a hash tag such as `{myapp}` so that one store's keys share
 a cluster slot):
 
     P:e:<id>      hash, one per live event: t type, p payload, k conversation key, a attempts,
@@ -13,8 +13,9 @@ a cluster slot):
     P:dead        sorted set: dead-lettered event id -> time of death (ms)
     P:wake        pub/sub channel: "there is work"
 
-States (`st`): q in the stream, p leased (processing), d delayed, w waiting behind an earlier
-event of its conversation, x dead, c completed (a tombstone that expires).
+States (`st`): q in the stream, p leased (processing), d delayed, j delayed and joining its
+conversation when due, w waiting behind an earlier event of its conversation, x dead,
+c completed (a tombstone that expires).
 
 The fencing token is the attempt number `a`: a claim increments it, and ack, nack, release
 and heartbeat only act when the caller's attempt is the current one and the event is leased.
@@ -57,10 +58,17 @@ local function schedule(id, now)
 end
 
 -- Queue an event in its conversation: only the conversation's head is scheduled, the
--- others wait ('w') until every earlier event of the conversation is finished.
+-- others wait ('w') until every earlier event of the conversation is finished. An event
+-- published for later (never attempted) does not hold its conversation up meanwhile: it
+-- waits in the delayed set ('j') and joins the conversation's queue when due. (A retry
+-- keeps its place at the head instead.)
 local function enqueue(id, now)
-  local k = redis.call('HGET', ev(id), 'k')
-  if k and redis.call('RPUSH', P .. ':c:' .. k, id) > 1 then
+  local v = redis.call('HMGET', ev(id), 'k', 'av', 'a')
+  local k = v[1]
+  if k and (tonumber(v[2]) or 0) > now and v[3] == '0' then
+    redis.call('ZADD', P .. ':delayed', v[2], id)
+    redis.call('HSET', ev(id), 'st', 'j')
+  elseif k and redis.call('RPUSH', P .. ':c:' .. k, id) > 1 then
     redis.call('HSET', ev(id), 'st', 'w')
   else
     schedule(id, now)
@@ -140,7 +148,8 @@ local consumer, limit, lease = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local due = redis.call('ZRANGEBYSCORE', P .. ':delayed', '-inf', now, 'LIMIT', 0, ARGV[6])
 for _, id in ipairs(due) do
   redis.call('ZREM', P .. ':delayed', id)
-  if redis.call('HGET', ev(id), 'st') == 'd' then schedule(id, now) end
+  local st = redis.call('HGET', ev(id), 'st')
+  if st == 'd' then schedule(id, now) elseif st == 'j' then enqueue(id, now) end
 end
 
 local types = {}
