@@ -173,7 +173,7 @@ def custom_event_error(values: object) -> str:
 
     problems: list[str] = []
     class_owners = {event_class_name(builtin): builtin for builtin in BUILTIN_EVENT_TYPES}
-    class_owners.update({name: "a built-in event" for name in BUILTIN_EVENT_CLASSES})
+    class_owners.update(dict.fromkeys(BUILTIN_EVENT_CLASSES, "a built-in event"))
     seen: set[str] = set()
     for event_type in values:
         if not _EVENT_TYPE.fullmatch(event_type):
