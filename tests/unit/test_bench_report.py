@@ -1,0 +1,158 @@
+"""The pure parts of scripts/bench.py (`make bench`): medians, ratios, targets, the table.
+
+Nothing here runs or times a benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from scripts.bench import (
+    METRICS,
+    TARGETS,
+    BenchError,
+    compute_ratios,
+    format_report,
+    last_json_line,
+    median_of_rounds,
+    round_order,
+)
+
+
+def measured(**values: float) -> dict[str, float]:
+    return {metric: values.get(metric, 1.0) for metric in METRICS}
+
+
+# median_of_rounds ----------------------------------------------------------------
+def test_median_of_rounds_takes_the_median_per_metric() -> None:
+    rounds = [
+        measured(consume_per_s=100.0, latency_p50_ms=3.0),
+        measured(consume_per_s=300.0, latency_p50_ms=1.0),
+        measured(consume_per_s=200.0, latency_p50_ms=2.0),
+    ]
+    medians = median_of_rounds(rounds)
+    assert medians["consume_per_s"] == 200.0
+    assert medians["latency_p50_ms"] == 2.0
+    assert set(medians) == set(METRICS)
+
+
+def test_median_of_rounds_skips_what_a_round_did_not_measure() -> None:
+    rounds: list[dict[str, Any]] = [
+        {"consume_per_s": 10.0, "publish_per_s": None},
+        {"consume_per_s": 20.0, "publish_per_s": math.nan},
+        {"error": "timed out"},
+    ]
+    medians = median_of_rounds(rounds)
+    assert medians["consume_per_s"] == 15.0
+    assert medians["publish_per_s"] is None
+    assert medians["latency_p99_ms"] is None
+
+
+def test_rounds_rotate_the_order_of_the_systems() -> None:
+    systems = ["reflex", "pgqueuer", "procrastinate"]
+    assert round_order(systems, 1) == systems
+    assert round_order(systems, 2) == ["pgqueuer", "procrastinate", "reflex"]
+    assert round_order(systems, 4) == systems
+    assert round_order(["pgqueuer"], 3) == ["pgqueuer"]
+
+
+# compute_ratios ------------------------------------------------------------------
+def test_ratios_divide_reflex_by_the_competitor() -> None:
+    ratios = compute_ratios(
+        {
+            "reflex": measured(consume_per_s=30_000, publish_many_per_s=45_000, latency_p50_ms=1),
+            "pgqueuer": measured(consume_per_s=12_000, publish_many_per_s=45_000, latency_p50_ms=2),
+            "procrastinate": measured(consume_per_s=300),
+        }
+    )
+    assert ratios["consume_vs_pgqueuer"] == pytest.approx(2.5)
+    assert ratios["consume_vs_procrastinate"] == pytest.approx(100.0)
+    assert ratios["publish_many_vs_pgqueuer"] == pytest.approx(1.0)
+    assert ratios["latency_p50_vs_pgqueuer"] == pytest.approx(0.5)
+    for required in (
+        "consume_vs_pgqueuer",
+        "consume_vs_procrastinate",
+        "publish_many_vs_pgqueuer",
+        "publish_vs_pgqueuer",
+        "latency_p50_vs_pgqueuer",
+    ):
+        assert required in ratios
+
+
+def test_ratios_are_none_without_both_sides() -> None:
+    ratios = compute_ratios(
+        {"reflex": None, "pgqueuer": measured(consume_per_s=0), "procrastinate": measured()}
+    )
+    assert all(value is None for value in ratios.values())
+    only_reflex = compute_ratios({"reflex": measured(), "pgqueuer": measured(consume_per_s=0)})
+    assert only_reflex["consume_vs_pgqueuer"] is None  # zero denominator
+    assert only_reflex["consume_vs_procrastinate"] is None  # not run
+
+
+# targets and the table -----------------------------------------------------------
+def test_targets_check_bounds_in_both_directions() -> None:
+    consume = next(t for t in TARGETS if t.key == "consume_per_s")
+    p99 = next(t for t in TARGETS if t.key == "latency_p99_ms")
+    assert consume.check(measured(consume_per_s=25_000), {}) == (25_000, True)
+    assert consume.check(measured(consume_per_s=19_999), {}) == (19_999, False)
+    assert p99.check(measured(latency_p99_ms=4.0), {}) == (4.0, True)
+    assert p99.check(measured(latency_p99_ms=6.0), {}) == (6.0, False)
+    assert consume.check(None, {}) == (None, None)
+    ratio = next(t for t in TARGETS if t.key == "consume_vs_pgqueuer")
+    assert ratio.check(None, {"consume_vs_pgqueuer": 1.6}) == (1.6, True)
+
+
+def report(reflex: dict[str, Any] | None) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "reflex": reflex,
+        "pgqueuer": {
+            **measured(publish_per_s=2_200, consume_per_s=11_700, latency_p50_ms=1.55),
+            "settings": {"latency_rate_offered": 500.0, "latency_rate_achieved": 499.8},
+        },
+        "procrastinate": {"error": "exited with 1"},
+    }
+    return {**results, "ratio": compute_ratios(results)}
+
+
+def test_table_shows_figures_targets_and_verdicts() -> None:
+    text = format_report(
+        report(measured(consume_per_s=23_400, publish_per_s=4_000, latency_p50_ms=1.2))
+    )
+    lines = text.splitlines()
+    assert lines[0].split() == ["metric", "reflex", "pgqueuer", "procrastinate"]
+    consume_row = next(line for line in lines if line.startswith("consume/s"))
+    assert consume_row.split()[-3:] == ["23,400", "11,700", "error"]
+    assert "500/500" in text
+    assert next(line for line in lines if line.startswith("consume events/s")).endswith("yes")
+    assert next(line for line in lines if line.startswith("publish() events/s")).endswith("NO")
+    assert "2.00x" in next(line for line in lines if line.startswith("consume vs pgqueuer"))
+    # procrastinate failed, so the ratio against it cannot be judged.
+    assert next(line for line in lines if line.startswith("consume vs procr")).endswith("pending")
+
+
+def test_table_marks_reflex_pending_when_it_was_not_measured() -> None:
+    for reflex in (None, {"error": "the generated project has no scripts/bench.py"}):
+        lines = format_report(report(reflex)).splitlines()
+        publish_row = next(line for line in lines if line.startswith("publish/s"))
+        assert publish_row.split()[-3] == "pending"
+        verdicts = [line.split()[-1] for line in lines[lines.index("") + 3 :]]
+        assert verdicts == ["pending"] * len(TARGETS)
+
+
+# the benchmarks' output ----------------------------------------------------------
+def test_last_json_line_reads_the_result_after_the_table() -> None:
+    stdout = 'metric  value\npublish  1/s\n{"publish_per_s": 1, "publish_many_per_s": 2, ' + (
+        '"consume_per_s": 3, "latency_p50_ms": 4, "latency_p99_ms": 5}\n\n'
+    )
+    assert last_json_line(stdout)["consume_per_s"] == 3
+
+
+@pytest.mark.parametrize(
+    "stdout", ["", "a table only\n", '{"publish_per_s": 1}\n', "[1, 2]\n"], ids=repr
+)
+def test_last_json_line_rejects_what_is_not_a_result(stdout: str) -> None:
+    with pytest.raises(BenchError):
+        last_json_line(stdout)
