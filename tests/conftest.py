@@ -1,4 +1,5 @@
-"""Fixtures shared by the template's tests: rendering the template, a shared uv cache."""
+"""Fixtures shared by the template's tests: rendering the template, a shared uv cache,
+the render matrix, and the suite's timing and matrix summary."""
 
 from __future__ import annotations
 
@@ -6,18 +7,96 @@ import os
 import re
 import shutil
 import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import REPO_ROOT, Render, load_questions, render_template
-
-BUILD_DIR = REPO_ROOT / "build"
+from tests.helpers import (
+    BUILD_DIR,
+    RUN_ID_VARIABLE,
+    MatrixEnv,
+    MatrixRenders,
+    Render,
+    load_questions,
+    render_template,
+    run_dir,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+
+# Tests whose outcome is a variant's outcome in its tier, for the closing summary.
+TIER_TESTS = {
+    "test_variant_is_lint_format_and_type_clean": "render tier (lint, format and type check)",
+    "test_variant_passes_its_own_checks": "full tier (the project's own install, lint, "
+    "type-check, test)",
+}
+_VARIANT_TEST = re.compile(r"::(?P<test>\w+)\[(?P<variant>[^\]]+)\]")
+_SEVERITY = {"passed": 0, "skipped": 1, "failed": 2}
+
+
+class SuiteSummary:
+    """The variant matrix's outcome and the suite's wall time, printed before pytest's
+    closing line. Registered in the main process only (it sees every worker's reports)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.outcomes: dict[str, dict[str, str]] = {tier: {} for tier in TIER_TESTS.values()}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        match = _VARIANT_TEST.search(report.nodeid)
+        if match is None or match["test"] not in TIER_TESTS:
+            return
+        if report.when != "call" and report.outcome == "passed":
+            return  # a passing setup or teardown says nothing yet
+        outcomes = self.outcomes[TIER_TESTS[match["test"]]]
+        current = outcomes.get(match["variant"], "passed")
+        outcomes[match["variant"]] = max(current, report.outcome, key=_SEVERITY.__getitem__)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        for tier, outcomes in self.outcomes.items():
+            if outcomes:
+                counts = Counter(outcomes.values())
+                shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+                terminalreporter.write_line(f"{tier}: {len(outcomes)} variants, {shown}")
+        seconds = time.monotonic() - self.started
+        terminalreporter.write_line(f"Reflex test suite wall time: {seconds:.0f} s")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Name this test run (the xdist workers, started later, inherit the name) and time it."""
+    if hasattr(config, "workerinput"):
+        return
+    os.environ[RUN_ID_VARIABLE] = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    config.pluginmanager.register(SuiteSummary(), "reflex-suite-summary")
+
+
+# The slowest tests, slowest first. Run first, they spread over the xdist workers (with
+# `--maxschedchunk 1`, see the Makefile) and the short tests fill the gaps at the end.
+LONGEST_FIRST = (
+    "test_variant_passes_its_own_checks",
+    "test_default_project_passes_its_tests_against_the_embedded_postgresql",
+    "test_variant_is_lint_format_and_type_clean",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the slowest tests first (a stable sort: the others keep their order)."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(getattr(item, "originalname", item.name), len(rank)))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's shared renders and environment once every worker is done."""
+    if not hasattr(config, "workerinput") and RUN_ID_VARIABLE in os.environ:
+        shutil.rmtree(run_dir(), ignore_errors=True)
+
+
+# -- fixtures ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +167,19 @@ def render_to_run() -> Iterator[Render]:
 
     yield _render
     shutil.rmtree(session, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def matrix_render(default_answers: Mapping[str, Any]) -> MatrixRenders:
+    """A variant's render (no post-copy task), made once per run and shared by workers.
+
+    Under build/matrix/<run id>, not pytest's temporary folders: the generated
+    projects' own pytest runs rotate pytest's temporary root away (see `render_to_run`).
+    """
+    return MatrixRenders(run_dir() / "renders", default_answers)
+
+
+@pytest.fixture(scope="session")
+def matrix_env() -> MatrixEnv:
+    """The render tier's one virtual environment (see `MatrixEnv`)."""
+    return MatrixEnv(run_dir())

@@ -1,20 +1,27 @@
-"""The default project passes its own lint, type check, tests and format check.
+"""Full tier: each variant of `FULL_VARIANTS` passes its own checks.
 
 Each command runs from outside, in a clean environment, exactly as the generated
 project's README tells its user: `make install`, `make lint`, `make type-check`,
-`make test` (against a PostgreSQL server, and against the embedded one that the
-project starts itself when `DATABASE_URL` is unset) and `make format`.
+`make test` against a PostgreSQL server (and Redis, for the Redis backend), then
+`make format`, which must change nothing; installing and testing must leave the git
+tree clean. The default project also runs `make test` without `DATABASE_URL`, against
+the embedded PostgreSQL it starts itself.
+
+Each variant is one test, so that the two xdist workers share the variants: all of a
+variant's steps run, and the test reports every step that failed.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import subprocess
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.helpers import project_env, run_command
+from tests.variants import FULL_VARIANTS, Variant
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,81 +30,45 @@ if TYPE_CHECKING:
     from tests.helpers import Render
 
 pytestmark = pytest.mark.slow
-# Under `pytest -n 2 --dist loadgroup` each xdist group runs on one worker, in file
-# order, so the two workers share the slow steps below. A worker renders and
-# installs its own copy of the default project (the `project` fixture).
-static_checks = pytest.mark.xdist_group("default-project-checks")
-server_run = pytest.mark.xdist_group("default-project-server")
-embedded_run = pytest.mark.xdist_group("default-project-embedded")
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # One `make` target may install or test a whole project; never hang the suite on it.
 COMMAND_TIMEOUT_SECONDS = 900
-# Variables of this test session that must not leak into the generated project's.
-LEAKING_VARIABLES = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
-LEAKING_PREFIXES = ("PYTEST_",)  # PYTEST_XDIST_WORKER, PYTEST_ADDOPTS, ...
 GIT = ("git", "-c", "user.name=Reflex Tests", "-c", "user.email=tests@example.com")
 
 
-def project_env(**overrides: str | None) -> dict[str, str]:
-    """This process's environment, cleaned as a user's shell would be.
-
-    `UV_CACHE_DIR` stays (the session fixture set it to the shared cache). A value
-    of None removes the variable.
-    """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in LEAKING_VARIABLES and not key.startswith(LEAKING_PREFIXES)
-    }
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+def run(project: Path, *command: str, env: Mapping[str, str] | None = None) -> str:
+    """Run `command` in `project` and return its output; fail the test if it fails."""
+    ok, account = run_command(project, *command, env=env, timeout=COMMAND_TIMEOUT_SECONDS)
+    if not ok:
+        pytest.fail(account)
+    return account
 
 
-def run(
-    project: Path, *command: str, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `command` in `project`; fail the test with its output if it fails."""
-    try:
-        result = subprocess.run(
-            command,
-            cwd=project,
-            env=dict(env) if env is not None else project_env(),
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"`{' '.join(command)}` took over {exc.timeout:.0f}s in {project}")
-    if result.returncode != 0:
-        pytest.fail(
-            f"`{' '.join(command)}` exited {result.returncode} in {project}\n"
-            f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}",
-        )
-    return result
-
-
-def database_url() -> str:
-    """The PostgreSQL server to test against; skip (fail under CI) when it is down."""
-    url = os.environ.get("REFLEX_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+def server_url(variable: str, default: str, what: str) -> str:
+    """A server the tests need: `variable` or `default`; skip (fail under CI) when down."""
+    url = os.environ.get(variable, default)
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    host, port = parts.hostname or "127.0.0.1", parts.port
     try:
-        socket.create_connection((host, port), timeout=2).close()
+        socket.create_connection((host, port or 0), timeout=2).close()
     except OSError as exc:
-        reason = (
-            f"no PostgreSQL server at {host}:{port} ({exc}); start one or set "
-            "REFLEX_TEST_DATABASE_URL"
-        )
+        reason = f"no {what} server at {host}:{port} ({exc}); start one or set {variable}"
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(reason)
         pytest.skip(reason)
     return url
+
+
+def services(variant: Variant) -> dict[str, str]:
+    """The servers `variant`'s own tests use, as the variables its README names."""
+    urls = {
+        "DATABASE_URL": server_url("REFLEX_TEST_DATABASE_URL", DEFAULT_DATABASE_URL, "PostgreSQL")
+    }
+    if variant.answers.get("event_backend") == "redis":
+        urls["REDIS_URL"] = server_url("REFLEX_TEST_REDIS_URL", DEFAULT_REDIS_URL, "Redis")
+    return urls
 
 
 def render_and_install(render: Render, answers: Mapping[str, Any], name: str) -> Path:
@@ -110,43 +81,41 @@ def render_and_install(render: Render, answers: Mapping[str, Any], name: str) ->
     return project
 
 
-@pytest.fixture(scope="module")
-def project(render_to_run: Render, default_answers: Mapping[str, Any]) -> Path:
-    """The default project, rendered, committed and installed once for the module."""
-    return render_and_install(render_to_run, default_answers, "default")
+def git_changes(project: Path) -> list[str]:
+    return run(project, "git", "status", "--porcelain").splitlines()
 
 
-@static_checks
-def test_lint_passes(project: Path) -> None:
-    run(project, "make", "lint")
+@pytest.mark.parametrize("variant", FULL_VARIANTS, ids=lambda v: v.name)
+def test_variant_passes_its_own_checks(
+    variant: Variant, render_to_run: Render, default_answers: Mapping[str, Any]
+) -> None:
+    env = project_env(**services(variant))
+    project = render_and_install(
+        render_to_run, {**default_answers, **variant.answers}, variant.name
+    )
+    failures: list[str] = []
+
+    for target in ("lint", "type-check", "test"):
+        ok, account = run_command(project, "make", target, env=env, timeout=COMMAND_TIMEOUT_SECONDS)
+        if not ok:
+            failures.append(account)
+    if left := git_changes(project):
+        failures.append("`make install` and `make test` left in the git tree:\n" + "\n".join(left))
+    ok, account = run_command(project, "make", "format", timeout=COMMAND_TIMEOUT_SECONDS)
+    if not ok:
+        failures.append(account)
+    elif formatted := sorted(set(git_changes(project)) - set(left)):
+        failures.append("`make format` changed:\n" + "\n".join(formatted))
+
+    assert not failures, f"{len(failures)} failed steps:\n\n" + "\n\n".join(failures)
 
 
-@static_checks
-def test_type_check_passes(project: Path) -> None:
-    run(project, "make", "type-check")
+def test_default_project_passes_its_tests_against_the_embedded_postgresql(
+    render_to_run: Render, default_answers: Mapping[str, Any]
+) -> None:
+    project = render_and_install(render_to_run, default_answers, "default-embedded")
 
-
-@server_run
-def test_tests_pass_against_a_postgresql_server(project: Path) -> None:
-    run(project, "make", "test", env=project_env(DATABASE_URL=database_url()))
-
-
-@embedded_run
-def test_tests_pass_against_the_embedded_postgresql(project: Path) -> None:
     run(project, "make", "test", env=project_env(DATABASE_URL=None))
 
-
-@embedded_run
-def test_install_and_tests_leave_the_git_tree_clean(project: Path) -> None:
-    # Runs after the embedded run (same group, file order), which writes the most:
-    # caches and the server's data must all be ignored by the project's .gitignore.
-    assert run(project, "git", "status", "--porcelain").stdout == ""
-
-
-@pytest.mark.xdist_group("formatted-project")  # its own project
-def test_format_changes_nothing(render_to_run: Render, default_answers: Mapping[str, Any]) -> None:
-    project = render_and_install(render_to_run, default_answers, "formatted")
-
-    run(project, "make", "format")
-
-    assert run(project, "git", "status", "--porcelain").stdout == ""
+    # The embedded server writes the most: its data and caches must all be ignored.
+    assert git_changes(project) == []

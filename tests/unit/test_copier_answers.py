@@ -8,7 +8,8 @@ are fast; `skip_tasks=True` keeps `uv lock` out of the passing ones.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 import yaml
@@ -19,39 +20,60 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-# question -> (bad answer, part of the message Copier must show)
-BAD_ANSWERS: dict[str, list[tuple[object, str]]] = {
-    "project_name": [("", "must not be empty"), ("   ", "must not be empty")],
+
+class Bad(NamedTuple):
+    """A bad answer, the part of Copier's message that must explain it, other answers."""
+
+    value: object
+    message: str
+    context: Mapping[str, object] = MappingProxyType({})
+
+
+BAD_ANSWERS: dict[str, list[Bad]] = {
+    "project_name": [Bad("", "must not be empty"), Bad("   ", "must not be empty")],
     "package_name": [
-        ("reflex-agent", "not a valid Python identifier"),
-        ("ReflexAgent", "must be lower_snake_case"),
-        ("class", "is a Python keyword"),
-        ("json", "would shadow the standard-library module"),
-        ("fastapi", "would shadow a dependency"),
-        ("tests", "would shadow a dependency"),
+        Bad("reflex-agent", "not a valid Python identifier"),
+        Bad("ReflexAgent", "must be lower_snake_case"),
+        Bad("class", "is a Python keyword"),
+        Bad("json", "would shadow the standard-library module"),
+        Bad("fastapi", "would shadow a dependency"),
+        Bad("tests", "would shadow a dependency"),
     ],
-    "author_email": [("not-an-email", "name@domain.tld"), ("dev@localhost", "name@domain.tld")],
-    "python_version": [("3.10", "Invalid choice")],
-    "transports": [([], "at least one"), (["smtp"], "Invalid choice")],
+    "author_email": [
+        Bad("not-an-email", "name@domain.tld"),
+        Bad("dev@localhost", "name@domain.tld"),
+    ],
+    "python_version": [Bad("3.10", "Invalid choice")],
+    "transports": [Bad([], "at least one"), Bad(["smtp"], "Invalid choice")],
     "custom_events": [
-        (["order"], "at least two segments"),
-        (["Order.Created"], "lower-case dotted identifiers"),
-        (["order.created", "order.created"], "listed more than once"),
-        (["order.class"], "Python keyword"),
-        (["http.request"], "built-in event type"),
-        (["order.created_at", "order_created.at"], "would both become the class"),
+        Bad(["order"], "at least two segments"),
+        Bad(["Order.Created"], "lower-case dotted identifiers"),
+        Bad(["order.created", "order.created"], "listed more than once"),
+        Bad(["order.class"], "Python keyword"),
+        Bad(["http.request"], "built-in event type"),
+        Bad(["order.created_at", "order_created.at"], "would both become the class"),
+        Bad("order.created", "must be a list"),
     ],
-    "model_provider": [("bedrock", "Invalid choice")],
-    "event_backend": [("kafka", "Invalid choice")],
-    "observability": [("datadog", "Invalid choice")],
+    "model_provider": [Bad("bedrock", "Invalid choice")],
+    "agent_model": [
+        Bad("anthropic:claude-sonnet-4-5", 'must start with "openai:"'),
+        Bad("claude-sonnet-4-5", 'must start with "anthropic:"', {"model_provider": "anthropic"}),
+        Bad("openai:", "needs a model name after the colon"),
+        Bad("openai:gpt-4o-mini", "the model is `test`", {"model_provider": "test"}),
+    ],
+    "event_backend": [Bad("kafka", "Invalid choice")],
+    "observability": [Bad("datadog", "Invalid choice")],
 }
 
 # (variant id, answers given, answers expected in .copier-answers.yml)
 GOOD_ANSWERS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (
-        "derived-package-name",
-        {"project_name": "Support Bot 2"},
-        {"project_name": "Support Bot 2", "package_name": "support_bot_2"},
+        "derived-names",
+        {"project_name": "Support Bot 2", "model_provider": "anthropic"},
+        {
+            "package_name": "support_bot_2",
+            "agent_model": "anthropic:claude-sonnet-4-5",
+        },
     ),
     (
         "unusual-but-valid",
@@ -60,13 +82,29 @@ GOOD_ANSWERS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             "package_name": "unicode_co",
             "author_email": "first.last+tag@mail.example.co.uk",
             "python_version": "3.13",
+            "model_provider": "test",
         },
-        {"package_name": "unicode_co", "author_email": "first.last+tag@mail.example.co.uk"},
+        {
+            "package_name": "unicode_co",
+            "author_email": "first.last+tag@mail.example.co.uk",
+            "agent_model": "test",
+        },
     ),
     (
-        "custom-events",
-        {"transports": ["http"], "custom_events": ["order.created", "invoice.paid_late"]},
-        {"transports": ["http"], "custom_events": ["order.created", "invoice.paid_late"]},
+        "one-transport-custom-events-redis",
+        {
+            "transports": ["http"],
+            "custom_events": ["order.created", "invoice.paid_late"],
+            "event_backend": "redis",
+            "observability": "none",
+            "agent_model": "openai:gpt-4.1",
+        },
+        {
+            "transports": ["http"],
+            "custom_events": ["order.created", "invoice.paid_late"],
+            "event_backend": "redis",
+            "agent_model": "openai:gpt-4.1",
+        },
     ),
 ]
 
@@ -80,9 +118,9 @@ def _require_questions(names: set[str]) -> None:
 
 def _bad_cases() -> list[Any]:
     return [
-        pytest.param(question, value, message, id=f"{question}={value!r}")
+        pytest.param(question, bad, id=f"{question}={bad.value!r}")
         for question, cases in BAD_ANSWERS.items()
-        for value, message in cases
+        for bad in cases
     ]
 
 
@@ -95,15 +133,13 @@ def test_every_validated_question_has_bad_answer_cases() -> None:
     assert validated - BAD_ANSWERS.keys() == set()
 
 
-@pytest.mark.parametrize(("question", "value", "message"), _bad_cases())
-def test_copier_rejects_bad_answer(
-    question: str, value: object, message: str, tmp_path: Path
-) -> None:
-    _require_questions({question})
+@pytest.mark.parametrize(("question", "bad"), _bad_cases())
+def test_copier_rejects_bad_answer(question: str, bad: Bad, tmp_path: Path) -> None:
+    _require_questions({question, *bad.context})
     dst = tmp_path / "project"
 
-    with pytest.raises(ValueError, match=re.escape(message)) as excinfo:
-        render_template(dst, {question: value}, skip_tasks=True)
+    with pytest.raises(ValueError, match=re.escape(bad.message)) as excinfo:
+        render_template(dst, {**bad.context, question: bad.value}, skip_tasks=True)
 
     assert f"'{question}'" in str(excinfo.value)
     assert not dst.exists()
