@@ -33,7 +33,8 @@ class GroupCommitter(Generic[T, R]):
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if len(self._flushers) < self._max_flushes:
+        # A finished flusher is gone at once, not when its done-callback runs later on.
+        if sum(not flusher.done() for flusher in self._flushers) < self._max_flushes:
             task = asyncio.create_task(self._drain())
             self._flushers.add(task)
             task.add_done_callback(self._flushers.discard)
