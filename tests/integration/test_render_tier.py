@@ -45,7 +45,7 @@ def mypy_cache(python_version: str) -> Iterator[Path]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     cache = MYPY_CACHE / f"{worker}-py{python_version}"
     seed = MYPY_CACHE / f"seed-py{python_version}"
-    with file_lock(cache.with_suffix(".lock")):
+    with file_lock(MYPY_CACHE / f"{cache.name}.lock"):
         if not cache.exists() and seed.exists():
             shutil.copytree(seed, cache)
         yield cache

@@ -1,4 +1,4 @@
-"""Background tasks of a process (timer, retention): cancel them and wait for the end."""
+"""Background tasks of a process: cancel them and wait for the end."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The HTTP and WebSocket API."""
+"""The API: the FastAPI app, its dependencies and its routes."""
