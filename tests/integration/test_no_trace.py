@@ -66,6 +66,7 @@ TRANSPORT_TRACES: Final = {
             r"\broutes[./]events\b",
             _ROUTE.format("events"),
             _ROUTE.format("messages"),
+            r"\bschemathesis\b",  # the OpenAPI fuzzer, a dev dependency
         ),
         paths=(_ALONE.format("http"), r"routes/events\.py"),
     ),
