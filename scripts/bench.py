@@ -1,6 +1,6 @@
 """`make bench`: the generated EventStore side by side with pgqueuer and procrastinate.
 
-One run, one PostgreSQL server, three systems doing the same work:
+One run, one PostgreSQL server, three systems doing the same work (four with Redis):
 
 1. a throwaway environment for the competitors, `build/bench-env` (`uv venv` +
    `uv pip install`, sharing the uv cache: `UV_CACHE_DIR`, else `build/uv-cache`);
@@ -9,9 +9,12 @@ One run, one PostgreSQL server, three systems doing the same work:
 3. the default project rendered from this working tree into `build/bench-project`,
    `uv sync`-ed, and its own benchmark run (`uv run python scripts/bench.py
    --database-url URL --json`, whose last stdout line is one JSON object);
+   When a Redis server answers at `REDIS_URL` (default `redis://127.0.0.1:6379/0`), a
+   project with `event_backend=redis` is rendered too, into `build/bench-project-redis`,
+   and its benchmark run with `--backend redis`: the `reflex_redis` column;
 4. the competitor drivers, `bench/pgqueuer_bench.py` and `bench/procrastinate_bench.py`,
    run with the throwaway environment's Python against the same server;
-5. the systems interleaved (reflex, pgqueuer, procrastinate; each extra `--rounds`
+5. the systems interleaved (reflex, reflex_redis, pgqueuer, procrastinate; each extra `--rounds`
    again, the order rotated one place per round), and the median of the rounds taken
    per metric;
 6. `build/bench.json` written, and a table printed with the targets of issue 6.
@@ -29,6 +32,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +41,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import copier
 
@@ -48,9 +53,16 @@ BUILD = REPO_ROOT / "build"
 BENCH_DIR = REPO_ROOT / "bench"
 BENCH_ENV = BUILD / "bench-env"
 BENCH_PROJECT = BUILD / "bench-project"
+BENCH_PROJECT_REDIS = BUILD / "bench-project-redis"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 OUTPUT = BUILD / "bench.json"
 
-SYSTEMS = ("reflex", "pgqueuer", "procrastinate")
+SYSTEMS = ("reflex", "reflex_redis", "pgqueuer", "procrastinate")
+# The generated project's own benchmark, per system, and what it is rendered with.
+PROJECTS: dict[str, tuple[Path, dict[str, str], tuple[str, ...]]] = {
+    "reflex": (BENCH_PROJECT, {}, ()),
+    "reflex_redis": (BENCH_PROJECT_REDIS, {"event_backend": "redis"}, ("--backend", "redis")),
+}
 METRICS = (
     "publish_per_s",
     "publish_many_per_s",
@@ -206,13 +218,15 @@ def _rows_to_text(rows: Sequence[Sequence[str]]) -> list[str]:
 
 def format_report(report: Mapping[str, Any]) -> str:
     """The human-readable table of a bench.json report: metrics, then targets."""
+    # Reflex always has a column ("pending" until measured); the others when they ran.
+    systems = [s for s in SYSTEMS if s == "reflex" or report.get(s) is not None]
     results: dict[str, Mapping[str, Any] | None] = {s: report.get(s) for s in SYSTEMS}
     ratios: Mapping[str, float | None] = report.get("ratio", {})
-    headers = ["metric", *SYSTEMS]
+    headers = ["metric", *systems]
     rows: list[list[str]] = [headers]
     for metric in METRICS:
         row = [METRIC_LABELS[metric]]
-        for system in SYSTEMS:
+        for system in systems:
             measured = results[system]
             if system == "reflex" and (measured is None or "error" in measured):
                 row.append("pending")
@@ -224,7 +238,7 @@ def format_report(report: Mapping[str, Any]) -> str:
                 row.append(_format_value(_number(measured.get(metric)), metric))
         rows.append(row)
     rates = ["latency offered/achieved /s"]
-    for system in SYSTEMS:
+    for system in systems:
         measured = results[system] or {}
         settings = measured.get("settings") or {}
         offered = _number(settings.get("latency_rate_offered", measured.get("latency_rate_per_s")))
@@ -339,21 +353,48 @@ def database_server(url: str | None) -> Iterator[tuple[str, str]]:
             server.wait()
 
 
-def render_project() -> Path:
-    """The default project from this working tree, in build/bench-project, synced."""
-    if BENCH_PROJECT.exists():
-        shutil.rmtree(BENCH_PROJECT)
+def render_project(system: str) -> Path:
+    """The system's project (default answers, plus its own) from this working tree, synced."""
+    destination, answers, _ = PROJECTS[system]
+    if destination.exists():
+        shutil.rmtree(destination)
     # The post-copy task (`uv lock`) runs in this process's environment.
     os.environ.setdefault("UV_CACHE_DIR", str(BUILD / "uv-cache"))
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DirtyLocalWarning: we render the working tree
         copier.run_copy(
-            str(REPO_ROOT), BENCH_PROJECT, vcs_ref="HEAD", defaults=True, unsafe=True, quiet=True
+            str(REPO_ROOT),
+            destination,
+            data=answers,
+            vcs_ref="HEAD",
+            defaults=True,
+            unsafe=True,
+            quiet=True,
         )
-    log(f"rendered the default project into {BENCH_PROJECT}: {time.perf_counter() - started:.1f} s")
-    run_checked([*uv_command(), "sync", "--quiet"], cwd=BENCH_PROJECT, what="uv sync (project)")
-    return BENCH_PROJECT
+    log(f"rendered {answers or 'the default project'} into {destination}: "
+        f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    run_checked([*uv_command(), "sync", "--quiet"], cwd=destination, what=f"uv sync ({system})")
+    return destination
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def redis_answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether a Redis server at `url` answers PING (plain TCP, no client library)."""
+    parsed = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=timeout
+        ) as connection:
+            connection.sendall(b"PING\r\n")
+            reply = connection.recv(64)
+    except OSError:
+        return False
+    # +PONG, or -NOAUTH when a password is needed (the URL carries it; the server is there)
+    return reply.startswith((b"+PONG", b"-NOAUTH"))
 
 
 def last_json_line(stdout: str) -> dict[str, Any]:
@@ -374,14 +415,14 @@ def last_json_line(stdout: str) -> dict[str, Any]:
 
 
 def command_for(system: str, url: str, project: Path | None, extra: Sequence[str]) -> list[str]:
-    if system == "reflex":
+    if system in PROJECTS:
         if project is None or not (project / "scripts" / "bench.py").is_file():
             raise BenchError(
                 "the generated project has no scripts/bench.py: the EventStore benchmark "
                 "(issue 6) is not in the template yet, so Reflex was not measured"
             )
         return [*uv_command(), "run", "--quiet", "python", "scripts/bench.py",
-                "--database-url", url, "--json"]  # fmt: skip
+                "--database-url", url, *PROJECTS[system][2], "--json"]  # fmt: skip
     script = BENCH_DIR / f"{system}_bench.py"
     return [str(bench_python()), str(script), "--database-url", url, *extra]
 
@@ -511,8 +552,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds (median)")
     parser.add_argument(
         "--systems",
-        default=",".join(SYSTEMS),
-        help=f"comma-separated subset of {','.join(SYSTEMS)}",
+        default=None,
+        help=f"comma-separated subset of {','.join(SYSTEMS)} (default: all; reflex_redis "
+        "only when a Redis server answers at REDIS_URL)",
     )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument(
@@ -525,6 +567,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="scaled-down competitor workloads (a smoke run)"
     )
     args = parser.parse_args(argv)
+    if args.systems is None:
+        args.systems = ",".join(SYSTEMS)
+        if not redis_answers(redis_url()):
+            log(f"no Redis server answers at {redis_url()}: reflex_redis is left out")
+            args.systems = ",".join(s for s in SYSTEMS if s != "reflex_redis")
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = sorted(set(systems) - set(SYSTEMS))
     if unknown or not systems:
@@ -540,14 +587,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     BUILD.mkdir(exist_ok=True)
     prepare_bench_env()
-    project: Path | None = None
-    render_error: str | None = None
-    if "reflex" in args.systems:
+    projects: dict[str, Path] = {}
+    render_errors: dict[str, str] = {}
+    if "reflex_redis" in args.systems:
+        os.environ["REDIS_URL"] = redis_url()  # for the generated project's benchmark
+    for system in PROJECTS:
+        if system not in args.systems:
+            continue
         try:
-            project = render_project()
+            projects[system] = render_project(system)
         except Exception as exc:  # any failure: report it, and still run the others
-            render_error = f"rendering or syncing the default project failed: {exc}"
-            log(render_error)
+            render_errors[system] = f"rendering or syncing the {system} project failed: {exc}"
+            log(render_errors[system])
     extra = list(QUICK_ARGS) if args.quick else []
     runs: dict[str, list[dict[str, Any]]] = {system: [] for system in args.systems}
     with database_server(args.database_url) as (url, source):
@@ -560,10 +611,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"fdatasync {conditions['fdatasync_per_s']:,.0f}/s)"
                 )
                 try:
-                    if system == "reflex" and render_error:
-                        raise BenchError(render_error)
+                    if system in render_errors:
+                        raise BenchError(render_errors[system])
+                    project = projects.get(system)
                     command = command_for(system, url, project, extra)
-                    cwd = project if system == "reflex" and project else REPO_ROOT
+                    cwd = project or REPO_ROOT
                     result = run_system(command, cwd, sys.stderr, args.timeout)
                 except BenchError as exc:
                     log(f"{system}: {exc}")

@@ -54,7 +54,8 @@ class Listener:
         self._task = asyncio.create_task(self._run(), name="pg-listener")
         if wait:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._connected.wait(), wait)
+                async with asyncio.timeout(wait):  # not wait_for: see subscription.py
+                    await self._connected.wait()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -93,7 +94,8 @@ class Listener:
         """Return when the connection is gone; probe it so a silent network loss shows."""
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), self._keepalive)
+                async with asyncio.timeout(self._keepalive):
+                    await lost.wait()
             if lost.is_set() or connection.is_closed():
                 break
             await connection.fetchval("SELECT 1", timeout=self._keepalive)
