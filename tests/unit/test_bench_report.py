@@ -6,6 +6,7 @@ Nothing here runs or times a benchmark.
 from __future__ import annotations
 
 import math
+import socket
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from scripts.bench import (
     format_report,
     last_json_line,
     median_of_rounds,
+    redis_answers,
     round_order,
 )
 
@@ -140,6 +142,23 @@ def test_table_marks_reflex_pending_when_it_was_not_measured() -> None:
         assert publish_row.split()[-3] == "pending"
         verdicts = [line.split()[-1] for line in lines[lines.index("") + 3 :]]
         assert verdicts == ["pending"] * len(TARGETS)
+
+
+def test_table_has_a_redis_column_only_when_the_redis_store_ran() -> None:
+    with_redis = report(measured(consume_per_s=23_400))
+    with_redis["reflex_redis"] = measured(consume_per_s=13_100)
+    lines = format_report(with_redis).splitlines()
+
+    assert lines[0].split() == ["metric", "reflex", "reflex_redis", "pgqueuer", "procrastinate"]
+    consume_row = next(line for line in lines if line.startswith("consume/s"))
+    assert consume_row.split()[-4:] == ["23,400", "13,100", "11,700", "error"]
+
+
+def test_redis_answers_is_false_where_nothing_listens() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, never listening: connecting is refused
+        assert redis_answers(f"redis://127.0.0.1:{port}/0", timeout=0.5) is False
 
 
 # the benchmarks' output ----------------------------------------------------------
