@@ -53,6 +53,9 @@ class EventRecord(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Attempts made before the latest retry from the dead-letter queue. `attempts` is the
+    # lease's fencing token and never goes back; the retry budget counts from here.
+    attempt_base: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     available_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -74,6 +77,7 @@ class EventRecord(Base):
             "status IN ('pending', 'processing', 'completed', 'dead')", name="status_valid"
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("attempt_base BETWEEN 0 AND attempts", name="attempt_base_valid"),
         # The claim query walks this index in order.
         Index(
             "ix_events_claim",

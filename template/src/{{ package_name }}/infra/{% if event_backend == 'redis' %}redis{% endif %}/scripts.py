@@ -4,7 +4,8 @@ Keys (P is the store's prefix, a hash tag such as `{myapp}` so that one store's 
 a cluster slot):
 
     P:e:<id>      hash, one per live event: t type, p payload, k conversation key, a attempts,
-                  st state, sid stream entry id, o lease owner, x lease expiry (ms),
+                  b attempts before the latest revival from the dead letters, st state,
+                  sid stream entry id, o lease owner, x lease expiry (ms),
                   av available at (ms), e last error
     P:s:<type>    stream per event type; entries carry only the event id (`id` field)
     P:types       set of event types with a stream (and a consumer group)
@@ -19,6 +20,7 @@ c completed (a tombstone that expires).
 
 The fencing token is the attempt number `a`: a claim increments it, and ack, nack, release
 and heartbeat only act when the caller's attempt is the current one and the event is leased.
+A revival keeps `a` and sets `b`, from which the retry budget counts.
 Every script gets ARGV[1] = prefix and ARGV[2] = consumer group; the times come from the
 Redis server's clock (TIME), so every process agrees on them.
 """
@@ -95,7 +97,7 @@ end
 -- The lease check: the event's fields when `attempt` is the current attempt of a leased
 -- event, nil when the caller's lease is stale (expired and reclaimed, released, or gone).
 local function leased(id, attempt)
-  local v = redis.call('HMGET', ev(id), 'st', 'a', 'sid', 't')
+  local v = redis.call('HMGET', ev(id), 'st', 'a', 'sid', 't', 'b')
   if v[1] == 'p' and v[2] == attempt then return v end
   return nil
 end
@@ -104,19 +106,19 @@ end
 ENQUEUE = (
     _PRELUDE
     + """
--- Store and queue new events; used by publish and by reconcile. ARGV[3..] holds 8 fields
+-- Store and queue new events; used by publish and by reconcile. ARGV[3..] holds 9 fields
 -- per event: id, type, payload, conversation key ('' none), available at (ms, '0' now),
--- attempts, dead at (ms, '0' when not dead), last error ('' none).
+-- attempts, dead at (ms, '0' when not dead), last error ('' none), attempt base.
 -- An event whose hash exists is left alone, which makes this idempotent: reconcile and a
 -- repeated publish never queue an event twice. Returns the ids that were added.
 local now = now_ms()
 local added = {}
-for i = 3, #ARGV, 8 do
+for i = 3, #ARGV, 9 do
   local id = ARGV[i]
   local h = ev(id)
   if redis.call('EXISTS', h) == 0 then
     redis.call('HSET', h, 't', ARGV[i + 1], 'p', ARGV[i + 2], 'av', ARGV[i + 4],
-               'a', ARGV[i + 5])
+               'a', ARGV[i + 5], 'b', ARGV[i + 8])
     if ARGV[i + 3] ~= '' then redis.call('HSET', h, 'k', ARGV[i + 3]) end
     if ARGV[i + 7] ~= '' then redis.call('HSET', h, 'e', ARGV[i + 7]) end
     if ARGV[i + 6] ~= '0' then
@@ -140,7 +142,8 @@ CLAIM = (
 -- Lease up to ARGV[4] events for consumer ARGV[3] for ARGV[5] ms. ARGV[6] caps how many due
 -- delayed events are moved to their streams first; ARGV[7] is where to start in the list
 -- of types ARGV[8..] (all known types when none are given): the start rotates between
--- calls so that no type starves another. Returns id, attempt, payload for each lease.
+-- calls so that no type starves another. Returns id, attempt, attempt base, payload for
+-- each lease.
 local now = now_ms()
 local consumer, limit, lease = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 
@@ -177,7 +180,9 @@ for i = 1, #types do
         redis.call('HSET', ev(id), 'st', 'p', 'o', consumer, 'x', now + lease)
         out[#out + 1] = id
         out[#out + 1] = attempt
-        out[#out + 1] = redis.call('HGET', ev(id), 'p')
+        local more = redis.call('HMGET', ev(id), 'b', 'p')
+        out[#out + 1] = more[1] or '0'
+        out[#out + 1] = more[2]
         remaining = remaining - 1
       else
         -- A stale entry: its event was requeued under a newer entry, or is gone.
@@ -243,7 +248,8 @@ NACK = (
     _PRELUDE
     + """
 -- Fail lease (ARGV[3] id, ARGV[4] attempt) with error ARGV[5]: retry after ARGV[6] ms, or
--- dead-letter it when it has had ARGV[7] attempts or ARGV[8] is not '1'.
+-- dead-letter it when it has had ARGV[7] attempts since its latest revival or ARGV[8] is
+-- not '1'.
 -- Returns {status, time (ms) of the retry or of the death}, or {} for a stale lease.
 local now = now_ms()
 local id = ARGV[3]
@@ -251,7 +257,7 @@ local v = leased(id, ARGV[4])
 if not v then return {} end
 redis.call('XACK', stream(v[4]), GROUP, v[3])
 redis.call('HSET', ev(id), 'e', ARGV[5])
-if ARGV[8] ~= '1' or tonumber(v[2]) >= tonumber(ARGV[7]) then
+if ARGV[8] ~= '1' or tonumber(v[2]) - (tonumber(v[5]) or 0) >= tonumber(ARGV[7]) then
   bury(id, now)
   return {'dead', now}
 end
@@ -292,7 +298,8 @@ REAP = (
 -- Recover the events of dead consumers. XAUTOCLAIM hands consumer ARGV[3] up to ARGV[6]
 -- entries per stream that nobody touched for ARGV[4] ms (a lease: heartbeats touch them);
 -- for each, the lease in the hash is checked too. An expired lease counts as a failed
--- attempt: the event is queued again, or dead-lettered once it has had ARGV[5] attempts.
+-- attempt: the event is queued again, or dead-lettered once it has had ARGV[5] attempts
+-- since its latest revival.
 -- ARGV[7..] are the types (all known types when none). Returns id, status, attempts,
 -- error for each event recovered.
 local now = now_ms()
@@ -308,14 +315,14 @@ for _, t in ipairs(types) do
     for _, entry in ipairs(res[2]) do
       local sid, fields = entry[1], entry[2]
       local id = type(fields) == 'table' and fields[2] or ''
-      local v = redis.call('HMGET', ev(id), 'st', 'sid', 'x', 'a', 'o')
+      local v = redis.call('HMGET', ev(id), 'st', 'sid', 'x', 'a', 'o', 'b')
       if v[1] == 'p' and v[2] == sid then
         if (tonumber(v[3]) or 0) <= now then
           redis.call('XACK', s, GROUP, sid)
           local err = 'lease expired (consumer ' .. (v[5] or '?') .. ' stopped)'
           redis.call('HSET', ev(id), 'e', err)
           local status = 'pending'
-          if tonumber(v[4]) >= tonumber(ARGV[5]) then
+          if tonumber(v[4]) - (tonumber(v[6]) or 0) >= tonumber(ARGV[5]) then
             status = 'dead'
             bury(id, now)
           else
@@ -344,8 +351,10 @@ REVIVE = (
     _PRELUDE
     + """
 -- Send dead-lettered events back to the queue with a fresh attempt budget: the ids in
--- ARGV[4..], or when ARGV[3] is '*' the oldest ARGV[4] of them. Returns the revived ids.
--- A revived event of a conversation queues behind the conversation's unfinished events.
+-- ARGV[4..], or when ARGV[3] is '*' the oldest ARGV[4] of them. The attempt count (the
+-- fencing token) goes on; the budget counts from it. Returns id, attempts for each event
+-- revived. A revived event of a conversation queues behind its conversation's unfinished
+-- events.
 local now = now_ms()
 local ids = {}
 if ARGV[3] == '*' then
@@ -356,9 +365,11 @@ end
 local out = {}
 for _, id in ipairs(ids) do
   if redis.call('ZREM', P .. ':dead', id) == 1 and redis.call('HGET', ev(id), 'st') == 'x' then
-    redis.call('HSET', ev(id), 'a', 0, 'av', now)
+    local attempts = redis.call('HGET', ev(id), 'a') or '0'
+    redis.call('HSET', ev(id), 'b', attempts, 'av', now)
     enqueue(id, now)
     out[#out + 1] = id
+    out[#out + 1] = attempts
   end
 end
 if #out > 0 then redis.call('PUBLISH', P .. ':wake', '') end
