@@ -70,6 +70,14 @@ METRICS = (
     "latency_p50_ms",
     "latency_p99_ms",
 )
+# `--extended`: the generated benchmark's longer phases (Reflex on PostgreSQL only), and
+# what each round derives from them. Each is judged against the round's empty-table consume.
+EXTENDED_ARGS = ("--completed", "1000000", "--snapshot", "60", "--http", "10")
+EXTENDED_METRICS = (
+    "consume_after_completed_vs_empty",
+    "consume_snapshot_slowest_vs_empty",
+    "http_post_events_per_s",
+)
 # The competitors, and what their drivers and the embedded server need. Bounded to the
 # major versions the drivers were written against (their APIs were read from these).
 BENCH_PACKAGES = (
@@ -117,6 +125,29 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or denominator is None or denominator == 0:
         return None
     return numerator / denominator
+
+
+def extended_metrics(measured: Mapping[str, Any]) -> dict[str, float | None]:
+    """The `--extended` figures of one round of the generated benchmark (None: not run)."""
+    empty = _number(measured.get("consume_per_s"))
+    snapshot = [v for x in measured.get("consume_snapshot_rounds_per_s") or [] if (v := _number(x))]
+    return {
+        "consume_after_completed_vs_empty": _ratio(
+            _number(measured.get("consume_after_completed_per_s")), empty
+        ),
+        "consume_snapshot_slowest_vs_empty": _ratio(min(snapshot), empty) if snapshot else None,
+        "http_post_events_per_s": _number(measured.get("http_post_events_per_s")),
+    }
+
+
+def median_of_extended(rounds: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """Per `--extended` metric, the median over the rounds that measured it."""
+    derived = [extended_metrics(r) for r in rounds]
+    medians: dict[str, float | None] = {}
+    for metric in EXTENDED_METRICS:
+        values = [v for d in derived if (v := d[metric]) is not None]
+        medians[metric] = statistics.median(values) if values else None
+    return medians
 
 
 # name -> (system, metric) over (system, metric). Throughput ratios above 1 favour Reflex;
@@ -181,6 +212,10 @@ TARGETS = (
     Target("publish_many vs pgqueuer", "ratio", "publish_many_vs_pgqueuer", True, 1.0),
     Target("latency p50 ms (500/s offered)", "reflex", "latency_p50_ms", False, 1.5),
     Target("latency p99 ms (500/s offered)", "reflex", "latency_p99_ms", False, 5.0),
+    # Measured with --extended only.
+    Target("consume, 1M completed / empty", "reflex", EXTENDED_METRICS[0], True, 0.8),
+    Target("consume, 60 s snapshot / empty", "reflex", EXTENDED_METRICS[1], True, 0.5),
+    Target("POST /events requests/s", "reflex", EXTENDED_METRICS[2], True, 1_500),
 )
 
 
@@ -189,7 +224,7 @@ def _format_value(value: float | None, metric: str) -> str:
         return "-"
     if metric.endswith("_ms"):
         return f"{value:.2f}"
-    if metric.startswith("ratio"):
+    if metric.startswith("ratio") or metric.endswith("_vs_empty"):
         return f"{value:.2f}x"
     return f"{value:,.0f}"
 
@@ -414,15 +449,18 @@ def last_json_line(stdout: str) -> dict[str, Any]:
     return parsed
 
 
-def command_for(system: str, url: str, project: Path | None, extra: Sequence[str]) -> list[str]:
+def command_for(
+    system: str, url: str, project: Path | None, extra: Sequence[str], *, extended: bool = False
+) -> list[str]:
     if system in PROJECTS:
         if project is None or not (project / "scripts" / "bench.py").is_file():
             raise BenchError(
                 "the generated project has no scripts/bench.py: the EventStore benchmark "
                 "(issue 6) is not in the template yet, so Reflex was not measured"
             )
+        phases = EXTENDED_ARGS if extended and system == "reflex" else ()
         return [*uv_command(), "run", "--quiet", "python", "scripts/bench.py",
-                "--database-url", url, *PROJECTS[system][2], "--json"]  # fmt: skip
+                "--database-url", url, *PROJECTS[system][2], *phases, "--json"]  # fmt: skip
     script = BENCH_DIR / f"{system}_bench.py"
     return [str(bench_python()), str(script), "--database-url", url, *extra]
 
@@ -537,6 +575,8 @@ def aggregate(system: str, rounds: Sequence[Mapping[str, Any]]) -> dict[str, Any
         key: first[key] for key in ("version", "server_version", "settings") if key in first
     }
     entry.update(median_of_rounds(good))
+    if any(r.get("completed_events") or r.get("snapshot_seconds") for r in good):
+        entry.update(median_of_extended(good))
     entry["rounds"] = list(rounds)
     log(f"{system}: {len(good)} of {len(rounds)} rounds measured")
     return entry
@@ -566,6 +606,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="scaled-down competitor workloads (a smoke run)"
     )
+    parser.add_argument(
+        "--extended",
+        action="store_true",
+        help="also measure Reflex after 1,000,000 completed events, with a 60 s snapshot "
+        "held, and POST /events on one server (about 3 more minutes per round)",
+    )
     args = parser.parse_args(argv)
     if args.systems is None:
         args.systems = ",".join(SYSTEMS)
@@ -578,6 +624,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--systems: unknown {unknown}" if unknown else "--systems: none chosen")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.extended and args.timeout == SYSTEM_TIMEOUT_SECONDS:
+        args.timeout = 3 * SYSTEM_TIMEOUT_SECONDS  # the longer phases need the time
     args.systems = [s for s in SYSTEMS if s in systems]
     return args
 
@@ -614,7 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if system in render_errors:
                         raise BenchError(render_errors[system])
                     project = projects.get(system)
-                    command = command_for(system, url, project, extra)
+                    command = command_for(system, url, project, extra, extended=args.extended)
                     cwd = project or REPO_ROOT
                     result = run_system(command, cwd, sys.stderr, args.timeout)
                 except BenchError as exc:
@@ -633,6 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "order": "interleaved: " + ", ".join(args.systems) + ", rotated one place each round",
             "aggregate": "median per metric over the rounds",
             "quick": args.quick,
+            "extended": args.extended,
             "competitor_packages": list(BENCH_PACKAGES),
             "elapsed_s": round(time.perf_counter() - started, 1),
         },

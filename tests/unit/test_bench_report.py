@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import math
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from scripts.bench import (
+    EXTENDED_ARGS,
     METRICS,
     TARGETS,
     BenchError,
+    aggregate,
+    command_for,
     compute_ratios,
+    extended_metrics,
     format_report,
     last_json_line,
     median_of_rounds,
     redis_answers,
     round_order,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def measured(**values: float) -> dict[str, float]:
@@ -175,3 +182,59 @@ def test_last_json_line_reads_the_result_after_the_table() -> None:
 def test_last_json_line_rejects_what_is_not_a_result(stdout: str) -> None:
     with pytest.raises(BenchError):
         last_json_line(stdout)
+
+
+# --extended ------------------------------------------------------------------------
+def extended_round(
+    consume: float, after: float, snapshot: list[float], http: float
+) -> dict[str, Any]:
+    return {
+        **measured(consume_per_s=consume),
+        "completed_events": 1_000_000,
+        "consume_after_completed_per_s": after,
+        "snapshot_seconds": 60.0,
+        "consume_snapshot_rounds_per_s": snapshot,
+        "http_post_events_per_s": http,
+    }
+
+
+def test_extended_figures_are_judged_against_the_rounds_empty_table_consume() -> None:
+    figures = extended_metrics(extended_round(20_000, 17_000, [19_000, 9_000, 12_000], 3_000))
+    assert figures == {
+        "consume_after_completed_vs_empty": 0.85,
+        "consume_snapshot_slowest_vs_empty": 0.45,
+        "http_post_events_per_s": 3_000,
+    }
+    assert set(extended_metrics(measured())) == set(figures)
+    assert all(value is None for value in extended_metrics(measured()).values())
+
+
+def test_extended_targets_get_verdicts_once_measured() -> None:
+    rounds = [
+        extended_round(20_000, 17_000, [19_000, 12_000], 3_000),
+        extended_round(22_000, 15_400, [21_000, 8_800], 1_400),
+        extended_round(21_000, 17_850, [20_000, 10_500], 1_600),
+    ]
+    lines = format_report(report(aggregate("reflex", rounds))).splitlines()
+
+    def row(label: str) -> list[str]:
+        return next(line for line in lines if line.startswith(label)).split()
+
+    # Medians of the rounds: 0.85x, 0.50x (exactly the bound) and 1,600/s.
+    assert row("consume, 1M completed")[-4:] == ["0.85x", ">=", "0.8", "yes"]
+    assert row("consume, 60 s snapshot")[-4:] == ["0.50x", ">=", "0.5", "yes"]
+    assert row("POST /events")[-4:] == ["1,600", ">=", "1,500", "yes"]
+    without = format_report(report(aggregate("reflex", [measured(consume_per_s=20_000)])))
+    assert next(line for line in without.splitlines() if line.startswith("POST /events")).endswith(
+        "pending"
+    )
+
+
+def test_extended_phases_are_asked_of_the_postgresql_project_only(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "bench.py").write_text("")
+    url = "postgresql://server/db"
+    assert set(EXTENDED_ARGS) <= set(command_for("reflex", url, tmp_path, (), extended=True))
+    assert not set(EXTENDED_ARGS) & set(command_for("reflex", url, tmp_path, ()))
+    redis = command_for("reflex_redis", url, tmp_path, (), extended=True)
+    assert "--completed" not in redis
