@@ -89,7 +89,10 @@ class EventRecord(Base):
         Index(
             "ix_events_lease",
             "lease_expires_at",
-            postgresql_where=text("status = 'processing'"),
+            # Not `status = 'processing'`: acks, heartbeats and releases say that too, and
+            # with statistics of a table of history the planner would read this whole
+            # index for each of them instead of looking their ids up.
+            postgresql_where=text("lease_expires_at IS NOT NULL"),
         ),
         # Per-conversation ordering looks for an earlier unfinished event with the same key.
         Index(
