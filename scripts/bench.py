@@ -17,7 +17,7 @@ One run, one PostgreSQL server, three systems doing the same work (four with Red
 5. the systems interleaved (reflex, reflex_redis, pgqueuer, procrastinate; each extra `--rounds`
    again, the order rotated one place per round), and the median of the rounds taken
    per metric;
-6. `build/bench.json` written, and a table printed with the targets of issue 6.
+6. `build/bench.json` written, and a table printed with the performance targets.
 
 The benchmark is not a test: nothing in `make test` runs it.
 """
@@ -178,7 +178,7 @@ def compute_ratios(results: Mapping[str, Mapping[str, Any] | None]) -> dict[str,
 
 @dataclass(frozen=True)
 class Target:
-    """One target of issue 6: `source` is "reflex" (a metric) or "ratio"."""
+    """One performance target: `source` is "reflex" (a metric) or "ratio"."""
 
     label: str
     source: str
@@ -284,7 +284,7 @@ def format_report(report: Mapping[str, Any]) -> str:
 
     lines = _rows_to_text(rows)
     lines.append("")
-    target_rows: list[list[str]] = [["target (issue 6)", "measured", "target", "met"]]
+    target_rows: list[list[str]] = [["target", "measured", "bound", "met"]]
     reflex = results["reflex"]
     reflex_ok = reflex is not None and "error" not in reflex
     for target in TARGETS:
@@ -456,7 +456,7 @@ def command_for(
         if project is None or not (project / "scripts" / "bench.py").is_file():
             raise BenchError(
                 "the generated project has no scripts/bench.py: the EventStore benchmark "
-                "(issue 6) is not in the template yet, so Reflex was not measured"
+                "is not in the template, so Reflex was not measured"
             )
         phases = EXTENDED_ARGS if extended and system == "reflex" else ()
         return [*uv_command(), "run", "--quiet", "python", "scripts/bench.py",
