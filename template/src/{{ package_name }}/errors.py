@@ -32,3 +32,7 @@ class EventNotFoundError(StoreError):
 
 class EventDecodeError(StoreError):
     """A stored event no longer matches any event model."""
+
+
+class AgentRunTimeoutError(ServiceError):
+    """The agent run took longer than AGENT_RUN_TIMEOUT and was stopped."""
