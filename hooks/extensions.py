@@ -200,9 +200,60 @@ def custom_event_error(values: object) -> str:
     return "; ".join(problems)
 
 
+# The built-in event classes: the transport that brings each (None: the service's own), and
+# the `type` values it covers.
+_BUILTIN_MEMBERS: Final = (
+    ("WebSocketEvent", "websocket", ("websocket.message",)),
+    ("HTTPEvent", "http", ("http.request",)),
+    ("TimerEvent", "timer", ("timer.tick",)),
+)
+_SERVICE_MEMBERS: Final = (
+    ("FollowUpEvent", ("agent.follow_up",)),
+    ("LifecycleEvent", ("lifecycle.started", "lifecycle.stopped")),
+)
+_CLIENT_TRANSPORTS: Final = frozenset({"websocket", "http"})
+
+
+def event_union(
+    transports: list[str], custom_events: list[str] | None, *, clients: bool = False
+) -> str:
+    """The members of the generated `Event` union (or, with `clients`, of `ClientEvent`:
+    the events a client may send) as the body of an `Annotated[...]`, one class per line
+    with its `type` values as a comment. The comments keep the formatter from joining
+    the lines, however many events there are.
+
+    >>> print(event_union(["http"], [], clients=True))
+        HTTPEvent,  # http.request
+    """
+    members = [
+        (name, types)
+        for name, transport, types in _BUILTIN_MEMBERS
+        if transport in transports and (not clients or transport in _CLIENT_TRANSPORTS)
+    ]
+    members += [(event_class_name(t), (t,)) for t in custom_events or ()]
+    if not clients:
+        members += _SERVICE_MEMBERS
+    lines = [
+        f"    {'| ' if index else ''}{name}{',' if index == len(members) - 1 else ''}"
+        f"  # {', '.join(types)}"
+        for index, (name, types) in enumerate(members)
+    ]
+    return "\n".join(lines)
+
+
+def client_event_count(transports: list[str], custom_events: list[str] | None) -> int:
+    """How many event classes clients may send: 0 when no transport takes client input."""
+    if not _CLIENT_TRANSPORTS & set(transports):
+        return 0
+    builtins = sum(transport in transports for _, transport, _ in _BUILTIN_MEMBERS[:2])
+    return builtins + len(custom_events or ())
+
+
 FILTERS: Final[dict[str, Callable[..., object]]] = {
+    "client_event_count": client_event_count,
     "custom_event_error": custom_event_error,
     "event_class_name": event_class_name,
+    "event_union": event_union,
     "is_email": is_email,
     "package_name_error": package_name_error,
     "package_slug": package_slug,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypedDict
+
 
 class ServiceError(Exception):
     """The agent service failed."""
@@ -26,12 +29,39 @@ class StaleLeaseError(StoreError):
     """The event's lease expired and another attempt took over; this outcome was rejected."""
 
 
-class EventNotFoundError(StoreError):
-    """No event has that id."""
-
-
 class EventDecodeError(StoreError):
     """A stored event no longer matches any event model."""
+
+
+class UnstorableError(StoreError):
+    """A value holds text PostgreSQL cannot store (a NUL character or a lone surrogate)."""
+
+
+class InputProblem(TypedDict):
+    """One thing wrong with a client's input: where (`loc`), what (`msg`), and its kind."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+
+class InvalidInputError(ServiceError):
+    """A client sent input that is not a valid event; nothing was stored."""
+
+    def __init__(self, problems: Sequence[InputProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(summarize(self.problems))
+
+
+def summarize(problems: Sequence[InputProblem], *, limit: int = 5) -> str:
+    """A short, readable account of what is wrong: `location: message; ...`."""
+    parts = [
+        f"{'.'.join(str(part) for part in problem['loc']) or 'input'}: {problem['msg']}"
+        for problem in problems[:limit]
+    ]
+    if len(problems) > limit:
+        parts.append(f"and {len(problems) - limit} more")
+    return "; ".join(parts)
 
 
 class AgentRunTimeoutError(ServiceError):

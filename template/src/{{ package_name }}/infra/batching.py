@@ -3,6 +3,11 @@
 Each caller still waits for its own write to be committed; nothing is acknowledged early.
 An idle batcher flushes at once (no waiting), so batching adds no latency at low load and
 grows batches by itself under high load, while a flush is in flight.
+
+One caller's bad item must not fail its neighbours: when a batch fails with an error that
+one row can cause (`isolate`), each half is written on its own, down to the items at
+fault, which alone get the error. Callers validate what they submit, so this costs
+nothing in the normal case; it is the guard for what validation did not foresee.
 """
 
 from __future__ import annotations
@@ -18,15 +23,46 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 Flush = Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]]
+Errors = tuple[type[BaseException], ...]
+
+
+async def isolating(
+    items: Sequence[T], flush: Flush[T, R], isolate: Errors
+) -> Sequence[R | BaseException]:
+    """`flush(items)`; when it fails with one of `isolate`, each half is flushed on its own,
+    recursively, so that the error reaches only the items that cause it. `flush` must be
+    atomic (all or nothing), as one statement is."""
+    try:
+        return await flush(items)
+    except isolate as exc:
+        if len(items) == 1:
+            return [exc]
+        middle = len(items) // 2
+        logger.debug("a batch of %d failed (%r); writing its halves apart", len(items), exc)
+        return [
+            *await isolating(items[:middle], flush, isolate),
+            *await isolating(items[middle:], flush, isolate),
+        ]
 
 
 class GroupCommitter(Generic[T, R]):
-    """Queue items; `flush` writes a batch and returns one result (or exception) per item."""
+    """Queue items; `flush` writes a batch and returns one result (or exception) per item.
 
-    def __init__(self, flush: Flush[T, R], *, max_batch: int = 500, max_flushes: int = 2) -> None:
+    A batch that fails with one of `isolate` is narrowed down to the items at fault.
+    """
+
+    def __init__(
+        self,
+        flush: Flush[T, R],
+        *,
+        max_batch: int = 500,
+        max_flushes: int = 2,
+        isolate: Errors = (),
+    ) -> None:
         self._flush = flush
         self._max_batch = max_batch
         self._max_flushes = max_flushes
+        self._isolate = isolate
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._flushers: set[asyncio.Task[None]] = set()
 
@@ -45,7 +81,7 @@ class GroupCommitter(Generic[T, R]):
             batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
             items = [item for item, _ in batch]
             try:
-                results = await self._flush(items)
+                results = await isolating(items, self._flush, self._isolate)
             except BaseException as exc:
                 for _, future in batch:
                     if not future.done():
