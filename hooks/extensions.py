@@ -225,7 +225,7 @@ def event_union(
     >>> print(event_union(["http"], [], clients=True))
         HTTPEvent,  # http.request
     """
-    members = [
+    members: list[tuple[str, tuple[str, ...]]] = [
         (name, types)
         for name, transport, types in _BUILTIN_MEMBERS
         if transport in transports and (not clients or transport in _CLIENT_TRANSPORTS)

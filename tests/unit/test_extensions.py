@@ -17,8 +17,10 @@ from hooks.extensions import (
     FILTERS,
     RESERVED_PACKAGE_NAMES,
     ReflexExtension,
+    client_event_count,
     custom_event_error,
     event_class_name,
+    event_union,
     is_email,
     package_name_error,
     package_slug,
@@ -243,6 +245,44 @@ def test_extension_registers_every_filter_in_a_sandboxed_environment() -> None:
         "['x' must be lower-case dotted identifiers with at least two segments, like "
         "'order.created']"
     )
+
+
+# event_union, client_event_count ------------------------------------------------
+def test_event_union_lists_every_event_class_one_per_line_with_its_types() -> None:
+    union = event_union(["websocket", "http", "timer"], ["order.created"])
+
+    assert union.splitlines() == [
+        "    WebSocketEvent  # websocket.message",
+        "    | HTTPEvent  # http.request",
+        "    | TimerEvent  # timer.tick",
+        "    | OrderCreatedEvent  # order.created",
+        "    | FollowUpEvent  # agent.follow_up",
+        "    | LifecycleEvent,  # lifecycle.started, lifecycle.stopped",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("transports", "custom_events", "members"),
+    [
+        (["timer"], [], []),
+        (["timer"], ["order.created"], ["OrderCreatedEvent"]),
+        (["http"], [], ["HTTPEvent"]),
+        (["websocket", "timer"], ["a.b"], ["WebSocketEvent", "ABEvent"]),
+        (["websocket", "http"], None, ["WebSocketEvent", "HTTPEvent"]),
+    ],
+)
+def test_client_events_are_the_messages_and_custom_events_of_a_client_transport(
+    transports: list[str], custom_events: list[str] | None, members: list[str]
+) -> None:
+    union = event_union(transports, custom_events, clients=True)
+    names = [line.strip(" |").split(",")[0].split()[0] for line in union.splitlines()]
+    has_ingress = "http" in transports or "websocket" in transports
+
+    assert client_event_count(transports, custom_events) == (len(members) if has_ingress else 0)
+    if has_ingress:
+        assert names == members
+        assert "FollowUpEvent" not in union
+        assert "TimerEvent" not in union
 
 
 # post_copy -------------------------------------------------------------------------------
