@@ -370,7 +370,10 @@ def make_user_edits(project: Path) -> UserEdits:
         "\n\nclass FollowUpEvent(BaseEvent):",
     )
     replace_once(
-        events, "LifecycleEvent,\n    Field(", f"LifecycleEvent | {USER_EVENT},\n    Field("
+        events,
+        "    | LifecycleEvent,  # lifecycle.started, lifecycle.stopped\n",
+        "    | LifecycleEvent  # lifecycle.started, lifecycle.stopped\n"
+        f"    | {USER_EVENT},  # refund.requested\n",
     )
     loop = src / "agent" / "loop.py"
     replace_once(
