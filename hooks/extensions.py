@@ -1,4 +1,4 @@
-"""Jinja filters for the Reflex template: names, answers validation, event classes.
+"""Jinja filters for the Reflex template: names, answers validation, event classes, providers.
 
 Copier loads `ReflexExtension` from this file (see `_jinja_extensions` in
 copier.yml). Every filter is a plain, pure module-level function so that it can be
@@ -7,10 +7,12 @@ unit-tested without Copier or Jinja.
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import sys
 import unicodedata
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from jinja2.ext import Extension
@@ -249,6 +251,159 @@ def client_event_count(transports: list[str], custom_events: list[str] | None) -
     return builtins + len(custom_events or ())
 
 
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """What the template knows about one `model_provider` answer.
+
+    Three kinds: a provider with an API key (`key_setting` set), a local server reached
+    by URL (`base_url_setting` set: Ollama) and the offline test model (neither, and no
+    provider class).
+    """
+
+    name: str
+    """The `model_provider` answer, also the `provider:` part of its model ids."""
+    label: str
+    """Human name, e.g. `OpenAI`; copier.yml's choice label starts with it."""
+    extra: str
+    """The `pydantic-ai-slim[...]` extra with its SDK ("" for none)."""
+    default_model: str
+    """The `agent_model` default, as `provider:model` (`test` for the test model)."""
+    prefixes: tuple[str, ...]
+    """The `provider:` parts of model ids that this provider's code accepts."""
+    provider_module: str = ""
+    """The `pydantic_ai.providers` module of `provider_class` ("" for the test model)."""
+    provider_class: str = ""
+    """The PydanticAI provider class that gets the key or the server URL."""
+    key_setting: str | None = None
+    """The settings field of the API key, e.g. `openai_api_key`."""
+    key_description: str = ""
+    """The description of the key's settings field."""
+    key_source: str = ""
+    """Where the key comes from, when the label does not say it (e.g. Google AI Studio)."""
+    base_url_setting: str | None = None
+    """The settings field of the server's URL."""
+    base_url_default: str = ""
+    """The default of `base_url_setting`."""
+    server: str = ""
+    """What the URL points at, e.g. `Ollama server's OpenAI-compatible API`."""
+
+    @property
+    def key_variable(self) -> str | None:
+        """The environment variable of the API key, e.g. `OPENAI_API_KEY`."""
+        return self.key_setting.upper() if self.key_setting else None
+
+    @property
+    def key_help(self) -> str:
+        """The key described for people: `Gemini API key (Google AI Studio)`."""
+        source = f" ({self.key_source})" if self.key_source else ""
+        return f"{self.key_description}{source}"
+
+    @property
+    def base_url_variable(self) -> str | None:
+        """The environment variable of the server's URL, e.g. `OLLAMA_BASE_URL`."""
+        return self.base_url_setting.upper() if self.base_url_setting else None
+
+    @property
+    def prefix_tuple(self) -> str:
+        """`prefixes` as a Python tuple literal, as ruff formats it: `("groq",)`."""
+        items = ", ".join(json.dumps(prefix) for prefix in self.prefixes)
+        return f"({items}{',' if len(self.prefixes) == 1 else ''})"
+
+
+# The answers of copier.yml's `model_provider`, in the order of its choices.
+PROVIDERS: Final[dict[str, Provider]] = {
+    p.name: p
+    for p in (
+        Provider(
+            name="openai",
+            label="OpenAI",
+            extra="openai",
+            default_model="openai:gpt-4o-mini",
+            # PydanticAI's Chat Completions and Responses APIs have prefixes of their own.
+            prefixes=("openai", "openai-chat", "openai-responses"),
+            provider_module="pydantic_ai.providers.openai",
+            provider_class="OpenAIProvider",
+            key_setting="openai_api_key",
+            key_description="OpenAI API key",
+        ),
+        Provider(
+            name="anthropic",
+            label="Anthropic",
+            extra="anthropic",
+            default_model="anthropic:claude-sonnet-4-5",
+            prefixes=("anthropic",),
+            provider_module="pydantic_ai.providers.anthropic",
+            provider_class="AnthropicProvider",
+            key_setting="anthropic_api_key",
+            key_description="Anthropic API key",
+        ),
+        Provider(
+            name="google",
+            label="Google (Gemini API)",
+            extra="google",
+            default_model="google:gemini-2.5-flash",
+            prefixes=("google",),
+            provider_module="pydantic_ai.providers.google",
+            provider_class="GoogleProvider",
+            key_setting="google_api_key",
+            key_description="Gemini API key",
+            key_source="Google AI Studio",
+        ),
+        Provider(
+            name="groq",
+            label="Groq",
+            extra="groq",
+            default_model="groq:llama-3.3-70b-versatile",
+            prefixes=("groq",),
+            provider_module="pydantic_ai.providers.groq",
+            provider_class="GroqProvider",
+            key_setting="groq_api_key",
+            key_description="Groq API key",
+        ),
+        Provider(
+            name="mistral",
+            label="Mistral",
+            extra="mistral",
+            default_model="mistral:mistral-small-latest",
+            prefixes=("mistral",),
+            provider_module="pydantic_ai.providers.mistral",
+            provider_class="MistralProvider",
+            key_setting="mistral_api_key",
+            key_description="Mistral API key",
+        ),
+        Provider(
+            name="ollama",
+            label="Ollama",
+            # Ollama serves the OpenAI API: PydanticAI reaches it with the OpenAI SDK.
+            extra="openai",
+            default_model="ollama:llama3.2",
+            prefixes=("ollama",),
+            provider_module="pydantic_ai.providers.ollama",
+            provider_class="OllamaProvider",
+            base_url_setting="ollama_base_url",
+            base_url_default="http://localhost:11434/v1",
+            server="Ollama server's OpenAI-compatible API",
+        ),
+        Provider(
+            name="test",
+            label="Test model",
+            extra="",
+            default_model="test",
+            prefixes=("test",),
+        ),
+    )
+}
+
+
+def provider(name: str) -> Provider:
+    """The facts of a `model_provider` answer: `{% set provider = model_provider | provider %}`."""
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        choices = ", ".join(PROVIDERS)
+        raise ValueError(f"unknown model_provider {name!r}; expected one of {choices}") from None
+
+
 FILTERS: Final[dict[str, Callable[..., object]]] = {
     "client_event_count": client_event_count,
     "custom_event_error": custom_event_error,
@@ -257,6 +412,7 @@ FILTERS: Final[dict[str, Callable[..., object]]] = {
     "is_email": is_email,
     "package_name_error": package_name_error,
     "package_slug": package_slug,
+    "provider": provider,
 }
 
 

@@ -375,18 +375,18 @@ def make_user_edits(project: Path) -> UserEdits:
         "    | LifecycleEvent  # lifecycle.started, lifecycle.stopped\n"
         f"    | {USER_EVENT},  # refund.requested\n",
     )
-    loop = src / "agent" / "loop.py"
+    prompts = src / "agent" / "prompts.py"
     replace_once(
-        loop,
+        prompts,
         "        case FollowUpEvent():",
         f"        case {USER_EVENT}():\n"
         '            return f"Refund requested for order {event.order_id}."\n'
         "        case FollowUpEvent():",
     )
     replace_once(
-        loop,
-        f"\nfrom {package}.errors import",
-        f"\nfrom {package}.core.events import {USER_EVENT}\nfrom {package}.errors import",
+        prompts,
+        f"from {package}.core.events import (\n",
+        f"from {package}.core.events import (\n    {USER_EVENT},\n",
     )
     replace_once(src / "config.py", "Field(default=8000,", f"Field(default={USER_PORT},")
     description = answers["description"]
@@ -394,7 +394,7 @@ def make_user_edits(project: Path) -> UserEdits:
     append(project / MOVED_FROM, USER_AGENTS_NOTE)
     revision = add_user_revision(project)
     (migration,) = (project / "migrations" / "versions").glob(f"*{revision}*.py")
-    python_files = [agents, events, loop, src / "config.py", migration]
+    python_files = [agents, events, prompts, src / "config.py", migration]
     run(project, *uv(), "run", "ruff", "check", "--quiet", "--fix", *python_files)
     run(project, *uv(), "run", "ruff", "format", "--quiet", *python_files)
     return UserEdits(

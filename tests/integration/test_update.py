@@ -23,6 +23,7 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import uuid
 from pathlib import Path
@@ -51,11 +52,13 @@ from tests.update_helpers import (
     USER_DESCRIPTION,
     USER_TABLE,
     UserEdits,
+    append,
     build_template_repo,
     clean_env,
     commit_all,
     committed_answers,
     conflict_blocks,
+    copy_working_tree,
     files_with_markers,
     git,
     given_answers,
@@ -63,6 +66,7 @@ from tests.update_helpers import (
     keep_before_updating,
     make_user_edits,
     read_answers,
+    replace_once,
     run,
     skip_if_exists_matcher,
     tree_differences,
@@ -439,3 +443,74 @@ def check_update_from_first_release(repo: Path, workspace: Path) -> None:
 def test_update_from_the_first_release_to_head(workspace: Path) -> None:
     """This repository's oldest release tag updates cleanly to the working tree."""
     check_update_from_first_release(REPO_ROOT, workspace)
+
+
+# -- 0.2.0: the machinery moves out of agent/ ----------------------------------------------
+
+OLD_LOOP = "template/src/{{ package_name }}/agent/loop.py.jinja"
+
+
+def before_the_move(repo: Path) -> str | None:
+    """The last commit of `repo` whose template still had `agent/loop.py` (the layout of
+    0.1.x), or None when the clone's history does not reach back that far."""
+    last = git(repo, "log", "-1", "--format=%H", "--", OLD_LOOP).strip()
+    if not last:
+        return None
+    parent = git(repo, "rev-parse", "--verify", "--quiet", f"{last}^").strip()
+    return parent or None
+
+
+def test_update_across_the_move_keeps_the_users_agent_and_edits(workspace: Path) -> None:
+    """A 0.1.x project whose user added a tool (agent/agents.py, which stays) and changed a
+    prompt (agent/loop.py, which moves): after the update the tool is there, the new layout
+    is in place, the old files are gone, and the edited one is kept as `loop.py.orig`
+    (`hooks/keep_moved_files.py`, a `_migrations` entry of copier.yml)."""
+    commit = before_the_move(REPO_ROOT)
+    if commit is None:
+        pytest.skip("this clone's history does not reach back to the layout of 0.1.x")
+    repo = workspace / "move" / "template"
+    repo.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", commit], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    init_repo(repo, "0.1.x")
+    git(repo, "tag", "v0.1.1")
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    copy_working_tree(repo)
+    commit_all(repo, "0.2.0")
+    git(repo, "tag", "v0.2.0")
+    project = render_release(repo, workspace / "move" / "project", {}, "v0.1.1")
+    init_repo(project, "Render 0.1.1")
+    agent = project / "src" / "reflex_agent" / "agent"
+    replace_once(
+        agent / "agents.py", "Tool(schedule_follow_up)]", "Tool(schedule_follow_up), Tool(my_tool)]"
+    )
+    append(
+        agent / "agents.py",
+        "async def my_tool(ctx: RunContext[AgentDeps]) -> str:\n    return 'mine'\n",
+    )
+    replace_once(agent / "loop.py", "Follow-up you scheduled earlier:", "Your own follow-up:")
+    commit_all(project, "My agent")
+
+    copier.run_update(
+        project,
+        vcs_ref="v0.2.0",
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=True,
+        conflict="inline",
+    )
+
+    assert "Tool(my_tool)" in (agent / "agents.py").read_text(encoding="utf-8")
+    assert (agent / "prompts.py").is_file()
+    assert not (agent / "loop.py").exists()
+    assert not (agent / "runtime.py").exists()
+    assert (project / "src" / "reflex_agent" / "worker" / "loop.py").is_file()
+    kept = agent / "loop.py.orig"
+    assert "Your own follow-up:" in kept.read_text(encoding="utf-8")
+    assert sorted(p.name for p in agent.parent.rglob("*.orig")) == ["loop.py.orig"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 import subprocess
@@ -15,7 +16,9 @@ from hooks import post_copy
 from hooks.extensions import (
     BUILTIN_EVENT_TYPES,
     FILTERS,
+    PROVIDERS,
     RESERVED_PACKAGE_NAMES,
+    Provider,
     ReflexExtension,
     client_event_count,
     custom_event_error,
@@ -24,7 +27,9 @@ from hooks.extensions import (
     is_email,
     package_name_error,
     package_slug,
+    provider,
 )
+from tests.helpers import load_questions
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -283,6 +288,115 @@ def test_client_events_are_the_messages_and_custom_events_of_a_client_transport(
         assert names == members
         assert "FollowUpEvent" not in union
         assert "TimerEvent" not in union
+
+
+# PROVIDERS, provider --------------------------------------------------------------------
+def _provider_choices() -> dict[str, str]:
+    """copier.yml's `model_provider` choices, value -> label."""
+    choices: dict[str, str] = load_questions()["model_provider"]["choices"]
+    return {value: label for label, value in choices.items()}
+
+
+def test_providers_are_exactly_the_model_provider_choices_in_order() -> None:
+    assert list(PROVIDERS) == list(_provider_choices())
+    assert all(name == entry.name for name, entry in PROVIDERS.items())
+
+
+@pytest.mark.parametrize("entry", PROVIDERS.values(), ids=list(PROVIDERS))
+def test_choice_label_starts_with_the_provider_label(entry: Provider) -> None:
+    assert _provider_choices()[entry.name].startswith(entry.label)
+
+
+@pytest.mark.parametrize("entry", PROVIDERS.values(), ids=list(PROVIDERS))
+def test_default_model_has_one_of_the_accepted_prefixes(entry: Provider) -> None:
+    if entry.name == "test":
+        assert entry.default_model == "test"
+        return
+    prefix, _, model = entry.default_model.partition(":")
+    assert entry.name in entry.prefixes
+    assert prefix in entry.prefixes
+    assert model.strip()
+
+
+@pytest.mark.parametrize("entry", PROVIDERS.values(), ids=list(PROVIDERS))
+def test_default_model_passes_the_agent_model_validator(entry: Provider) -> None:
+    questions = load_questions()
+    env = SandboxedEnvironment(extensions=[ReflexExtension])
+    answers = {"model_provider": entry.name}
+    default = env.from_string(questions["agent_model"]["default"]).render(answers)
+    validator = questions["agent_model"]["validator"]
+
+    assert default == entry.default_model
+    assert env.from_string(validator).render(answers, agent_model=default) == ""
+
+
+def test_provider_extras_and_key_variables() -> None:
+    assert {name: p.extra for name, p in PROVIDERS.items()} == {
+        "openai": "openai",
+        "anthropic": "anthropic",
+        "google": "google",
+        "groq": "groq",
+        "mistral": "mistral",
+        "ollama": "openai",
+        "test": "",
+    }
+    assert {name: p.key_variable for name, p in PROVIDERS.items()} == {
+        "openai": "OPENAI_API_KEY",
+        "anthropic": "ANTHROPIC_API_KEY",
+        "google": "GOOGLE_API_KEY",
+        "groq": "GROQ_API_KEY",
+        "mistral": "MISTRAL_API_KEY",
+        "ollama": None,
+        "test": None,
+    }
+    assert PROVIDERS["openai"].prefixes == ("openai", "openai-chat", "openai-responses")
+    assert PROVIDERS["google"].key_help == "Gemini API key (Google AI Studio)"
+    assert PROVIDERS["ollama"].base_url_variable == "OLLAMA_BASE_URL"
+
+
+@pytest.mark.parametrize("entry", PROVIDERS.values(), ids=list(PROVIDERS))
+def test_each_provider_is_one_kind_with_the_facts_of_that_kind(entry: Provider) -> None:
+    if entry.key_setting:  # an API key
+        assert entry.base_url_setting is None
+        assert entry.key_setting == f"{entry.name}_api_key"
+        assert entry.key_description.endswith("API key")
+        assert entry.key_help.startswith(entry.key_description)
+    elif entry.base_url_setting:  # a server
+        assert entry.base_url_default.startswith("http")
+        assert entry.server
+        assert entry.key_variable is None
+    else:  # the offline test model
+        assert entry.name == "test"
+        assert not entry.provider_class
+        assert not entry.provider_module
+        assert entry.extra == ""
+    if entry.provider_class:
+        assert entry.provider_module == f"pydantic_ai.providers.{entry.name}"
+        assert entry.provider_class.endswith("Provider")
+        assert entry.provider_class.isidentifier()
+
+
+@pytest.mark.parametrize("entry", PROVIDERS.values(), ids=list(PROVIDERS))
+def test_prefix_tuple_is_the_prefixes_as_a_double_quoted_tuple(entry: Provider) -> None:
+    assert ast.literal_eval(entry.prefix_tuple) == entry.prefixes
+    assert "'" not in entry.prefix_tuple
+
+
+def test_prefix_tuple_of_one_prefix_keeps_its_comma() -> None:
+    assert PROVIDERS["groq"].prefix_tuple == '("groq",)'
+    assert PROVIDERS["openai"].prefix_tuple == '("openai", "openai-chat", "openai-responses")'
+
+
+def test_provider_filter_returns_the_table_entry_or_names_the_choices() -> None:
+    assert provider("anthropic") is PROVIDERS["anthropic"]
+    with pytest.raises(ValueError, match=r"unknown model_provider 'bedrock'.*openai, anthropic"):
+        provider("bedrock")
+    env = SandboxedEnvironment(extensions=[ReflexExtension])
+    rendered = env.from_string(
+        "{% set provider = model_provider | provider %}"
+        "{{ provider.key_variable }} {{ provider.extra }} {{ provider.prefix_tuple }}"
+    ).render(model_provider="mistral")
+    assert rendered == 'MISTRAL_API_KEY mistral ("mistral",)'
 
 
 # post_copy -------------------------------------------------------------------------------
