@@ -17,6 +17,10 @@ class ConfigurationError(ServiceError):
     """The service's settings are invalid."""
 
 
+class SchemaBehindError(ConfigurationError):
+    """The database schema lacks migrations this code needs: apply them first."""
+
+
 class DatabaseUnavailableError(ServiceError):
     """PostgreSQL cannot be reached."""
 
