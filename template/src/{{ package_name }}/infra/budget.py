@@ -56,9 +56,11 @@ def omitted_note(left_out: int, *, earlier: bool) -> ModelRequest | None:
     if left_out == 0 and not earlier:
         return None
     if left_out:
-        turns = "turn is" if left_out == 1 else "turns are"
-        text = f"{left_out} earlier {turns} of this conversation omitted to fit the history budget"
-        text += " (and older ones before them)." if earlier else "."
+        turns = (
+            "turn of this conversation is" if left_out == 1 else "turns of this conversation are"
+        )
+        text = f"{left_out} earlier {turns} omitted to fit the history budget"
+        text += ", and older ones before them." if earlier else "."
     else:
         text = "Earlier turns of this conversation are omitted: only the latest are shown."
     return ModelRequest(parts=[SystemPromptPart(text)])
