@@ -389,6 +389,9 @@ def make_user_edits(project: Path) -> UserEdits:
         f"from {package}.core.events import (\n    {USER_EVENT},\n",
     )
     replace_once(src / "config.py", "Field(default=8000,", f"Field(default={USER_PORT},")
+    # A changed default is documented too: the project's tests hold the table to Settings.
+    port_row = "| `PORT` | No | `{}` |"
+    replace_once(project / "README.md", port_row.format(8000), port_row.format(USER_PORT))
     description = answers["description"]
     replace_once(project / "README.md", f"\n{description}\n", f"\n{USER_DESCRIPTION}\n")
     append(project / MOVED_FROM, USER_AGENTS_NOTE)
