@@ -141,3 +141,21 @@ class ConversationMessageRecord(Base):
         Index("uq_conversation_messages_event_id", "event_id", unique=True),
         {"comment": "Agent message history per conversation"},
     )
+
+
+class ReplyFrameRecord(Base):
+    """One numbered frame of an event's reply, as the client receives it (JSON text), kept
+    for `REPLY_RETENTION_HOURS` so that a client can resume after a drop."""
+
+    __tablename__ = "reply_frames"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    frame: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("seq > 0", name="seq_positive"),
+        Index("ix_reply_frames_created_at", "created_at", postgresql_using="brin"),
+        {"comment": "Numbered reply frames of each event, for clients that resume"},
+    )
