@@ -39,7 +39,10 @@ class ConversationBusyError(StoreError):
 
     def __init__(self, event_id: UUID) -> None:
         self.event_id = event_id
-        super().__init__(f"the conversation has a turn in progress: event {event_id}")
+        super().__init__(
+            f"the conversation has a turn in progress: event {event_id} "
+            "(CONVERSATION_POLICY=reject); send it again when it ends, or cancel it"
+        )
 
 
 class EventDecodeError(StoreError):
