@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TypedDict
+from uuid import UUID
 
 
 class ServiceError(Exception):
@@ -31,6 +32,17 @@ class StoreError(ServiceError):
 
 class StaleLeaseError(StoreError):
     """The event's lease expired and another attempt took over; this outcome was rejected."""
+
+
+class ConversationBusyError(StoreError):
+    """The conversation has a turn pending or running (CONVERSATION_POLICY=reject)."""
+
+    def __init__(self, event_id: UUID) -> None:
+        self.event_id = event_id
+        super().__init__(
+            f"the conversation has a turn in progress: event {event_id} "
+            "(CONVERSATION_POLICY=reject); send it again when it ends, or cancel it"
+        )
 
 
 class EventDecodeError(StoreError):

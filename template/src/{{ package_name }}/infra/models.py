@@ -29,7 +29,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-EVENT_STATUSES = ("pending", "processing", "completed", "dead")
+EVENT_STATUSES = ("pending", "processing", "completed", "dead", "cancelled")
 
 
 class Base(DeclarativeBase):
@@ -40,8 +40,9 @@ class EventRecord(Base):
     """One event: the queue entry while it waits or runs, then its history.
 
     Status moves pending -> processing -> completed, back to pending on a retry, or to dead
-    when dead-lettered. Claiming reads only the partial index of pending rows, so completed
-    rows can pile up without slowing it down.
+    when dead-lettered; a pending or processing event can be cancelled, for good. Claiming
+    reads only the partial index of pending rows, so completed rows can pile up without
+    slowing it down.
     """
 
     __tablename__ = "events"
@@ -74,7 +75,8 @@ class EventRecord(Base):
     # claim index only while pending, in the lease index only while processing.
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'processing', 'completed', 'dead')", name="status_valid"
+            "status IN ('pending', 'processing', 'completed', 'dead', 'cancelled')",
+            name="status_valid",
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         CheckConstraint("attempt_base BETWEEN 0 AND attempts", name="attempt_base_valid"),

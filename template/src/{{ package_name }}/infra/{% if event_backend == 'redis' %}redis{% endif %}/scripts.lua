@@ -17,10 +17,11 @@
 --     P:c:<key>     list per conversation: its unfinished events in order; only the head runs
 --     P:dead        sorted set: dead-lettered event id -> time of death (ms)
 --     P:wake        pub/sub channel: "there is work"
+--     P:cancel      pub/sub channel: the id of each leased event cancelled
 --
 -- States (`st`): q in the stream, p leased (processing), d delayed, j delayed and joining its
 -- conversation when due, w waiting behind an earlier event of its conversation, x dead,
--- c completed (a tombstone that expires).
+-- c completed and n cancelled (tombstones that expire).
 --
 -- The fencing token is the attempt number `a`: a claim increments it, and ack, nack, release
 -- and heartbeat only act when the caller's attempt is the current one and the event is leased.
@@ -227,6 +228,39 @@ for i = 4, #ARGV, 2 do
   end
 end
 return out
+
+-- name: CANCEL
+-- Cancel event ARGV[3] when it is queued, delayed, waiting or leased: it leaves the delayed
+-- set and its conversation's queue (whose next event goes), and its stream entry is left
+-- stale (a claim skips it) or, when leased, acknowledged. A lease on it is fenced off: the
+-- state is no longer 'p'. The hash becomes a tombstone that expires after ARGV[4] seconds,
+-- as an ack's does, and a leased event's id is published on P:cancel for the process that
+-- runs it. When Redis lacks the event, a tombstone is left all the same: a publish on its
+-- way to Redis, or a reconcile, cannot queue it once PostgreSQL recorded its cancellation.
+-- Returns {state before ('' when Redis lacked the event), attempts}.
+local now = now_ms()
+local id = ARGV[3]
+local h = ev(id)
+local v = redis.call('HMGET', h, 'st', 'a', 'sid', 't')
+local st = v[1]
+if not st then
+  redis.call('HSET', h, 'st', 'n')
+  redis.call('EXPIRE', h, ARGV[4])
+  return {'', 0}
+end
+if st == 'x' or st == 'c' or st == 'n' then return {st, v[2]} end
+if st == 'p' then
+  redis.call('XACK', stream(v[4]), GROUP, v[3])
+  redis.call('PUBLISH', P .. ':cancel', id)
+elseif st == 'd' or st == 'j' then
+  redis.call('ZREM', P .. ':delayed', id)
+end
+advance(id, now)
+redis.call('HSET', h, 'st', 'n')
+redis.call('HDEL', h, 'p')
+redis.call('EXPIRE', h, ARGV[4])
+redis.call('PUBLISH', P .. ':wake', '')
+return {st, v[2]}
 
 -- name: NACK
 -- Fail lease (ARGV[3] id, ARGV[4] attempt) with error ARGV[5]: retry after ARGV[6] ms, or

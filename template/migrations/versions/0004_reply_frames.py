@@ -6,8 +6,8 @@ notifies it. The primary key fences the numbering: two processes that number a f
 the same event alike cannot both store it. Retention deletes by `created_at` (a tiny BRIN
 index: rows arrive in time order).
 
-Revision ID: 0003_reply_frames
-Revises: 0002_attempt_base_lease_index
+Revision ID: 0004_reply_frames
+Revises: 0003_cancelled_status
 Create Date: 2026-12-06
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_reply_frames"
-down_revision: str | Sequence[str] | None = "0002_attempt_base_lease_index"
+revision: str = "0004_reply_frames"
+down_revision: str | Sequence[str] | None = "0003_cancelled_status"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
