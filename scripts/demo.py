@@ -1,5 +1,8 @@
 """Render the default project, start it, talk to its agent over a WebSocket, stop it.
 
+The client sends a message and reads the reply, then sends another, drops the connection
+after the first frame of its reply and resumes the numbered stream on a new connection.
+
 Run with `make demo`. Needs only Python and uv (the Makefile installs uv when missing).
 The rendered service uses an embedded PostgreSQL (no database server needed) and the
 offline test model unless OPENAI_API_KEY is set.
@@ -29,15 +32,36 @@ CLIENT = """
 import asyncio, json, sys
 import websockets
 
+FINAL = ("result", "error", "cancelled")
+
+async def frames(ws, until):
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        print("< " + json.dumps(frame), flush=True)
+        if until(frame):
+            return frame
+
 async def main(url: str, text: str) -> None:
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps({"text": text}))
         print("> " + text, flush=True)
-        while True:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
-            print("< " + json.dumps(frame), flush=True)
-            if frame["type"] in ("result", "error"):
-                return
+        await frames(ws, lambda frame: frame["type"] in FINAL)
+
+    # Resumable reply streams: drop the connection after the first numbered frame, then
+    # resume on a new one after the last frame seen; nothing is lost, nothing comes twice.
+    print("\\n-- a second message; the connection drops after its first reply frame", flush=True)
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"text": "And what can you do?"}))
+        receipt = await frames(ws, lambda frame: frame["type"] == "receipt")
+        first = await frames(ws, lambda frame: "seq" in frame)
+    if first["type"] in FINAL:
+        return
+    resume = {"type": "resume", "event_id": receipt["event_id"], "after": first["seq"]}
+    print("\\n-- a new connection resumes the reply stream", flush=True)
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps(resume))
+        print("> " + json.dumps(resume), flush=True)
+        await frames(ws, lambda frame: frame["type"] in FINAL)
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
