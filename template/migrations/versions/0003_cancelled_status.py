@@ -1,8 +1,9 @@
 """The `cancelled` status: a pending or running event that a client cancelled.
 
 Only the status check changes. The new constraint is added NOT VALID and then validated,
-so the check of existing rows does not block the queue. A downgrade works while no event
-is cancelled: delete (or change) the cancelled rows first.
+so the check of existing rows does not block the queue. A downgrade makes the cancelled
+events `completed` (the final status the older code knows: they must never run), their
+last error saying they were cancelled.
 
 Revision ID: 0003_cancelled_status
 Revises: 0002_attempt_base_lease_index
@@ -36,4 +37,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(
+        "UPDATE events SET status = 'completed', "
+        "last_error = coalesce(last_error || '; ', '') || 'cancelled' "
+        "WHERE status = 'cancelled'"
+    )
     _replace_status_check("'pending', 'processing', 'completed', 'dead'")
