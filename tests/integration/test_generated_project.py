@@ -71,6 +71,12 @@ def services(variant: Variant) -> dict[str, str]:
     return urls
 
 
+def fuzzing(name: str) -> dict[str, str]:
+    """Schemathesis searches the default project's API in full (100 examples per operation);
+    the other renders' APIs are subsets of it, searched more briefly, to keep the suite short."""
+    return {} if name == "default" else {"SCHEMATHESIS_MAX_EXAMPLES": "25"}
+
+
 def render_and_install(render: Render, answers: Mapping[str, Any], name: str) -> Path:
     """Render `answers` (with the post-copy `uv lock`), commit the result, install it."""
     project = render(answers, name=name)
@@ -89,7 +95,7 @@ def git_changes(project: Path) -> list[str]:
 def test_variant_passes_its_own_checks(
     variant: Variant, render_to_run: Render, default_answers: Mapping[str, Any]
 ) -> None:
-    env = project_env(**services(variant))
+    env = project_env(**services(variant), **fuzzing(variant.name))
     project = render_and_install(
         render_to_run, {**default_answers, **variant.answers}, variant.name
     )
@@ -115,7 +121,7 @@ def test_default_project_passes_its_tests_against_the_embedded_postgresql(
 ) -> None:
     project = render_and_install(render_to_run, default_answers, "default-embedded")
 
-    run(project, "make", "test", env=project_env(DATABASE_URL=None))
+    run(project, "make", "test", env=project_env(DATABASE_URL=None, **fuzzing("default-embedded")))
 
     # The embedded server writes the most: its data and caches must all be ignored.
     assert git_changes(project) == []
