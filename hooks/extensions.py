@@ -211,6 +211,7 @@ _BUILTIN_MEMBERS: Final = (
 )
 _SERVICE_MEMBERS: Final = (
     ("FollowUpEvent", ("agent.follow_up",)),
+    ("ApprovalsDecidedEvent", ("agent.approvals_decided",)),
     ("LifecycleEvent", ("lifecycle.started", "lifecycle.stopped")),
 )
 _CLIENT_TRANSPORTS: Final = frozenset({"websocket", "http"})

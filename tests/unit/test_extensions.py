@@ -262,6 +262,7 @@ def test_event_union_lists_every_event_class_one_per_line_with_its_types() -> No
         "    | TimerEvent  # timer.tick",
         "    | OrderCreatedEvent  # order.created",
         "    | FollowUpEvent  # agent.follow_up",
+        "    | ApprovalsDecidedEvent  # agent.approvals_decided",
         "    | LifecycleEvent,  # lifecycle.started, lifecycle.stopped",
     ]
 
@@ -287,6 +288,7 @@ def test_client_events_are_the_messages_and_custom_events_of_a_client_transport(
     if has_ingress:
         assert names == members
         assert "FollowUpEvent" not in union
+        assert "ApprovalsDecidedEvent" not in union
         assert "TimerEvent" not in union
 
 

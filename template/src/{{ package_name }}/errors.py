@@ -82,3 +82,19 @@ def summarize(problems: Sequence[InputProblem], *, limit: int = 5) -> str:
 
 class AgentRunTimeoutError(ServiceError):
     """The agent run took longer than AGENT_RUN_TIMEOUT and was stopped."""
+
+
+class ApprovalError(ServiceError):
+    """The decision was refused: nothing changed."""
+
+
+class ApprovalNotFoundError(ApprovalError):
+    """No approval has that id."""
+
+
+class ApprovalDecidedError(ApprovalError):
+    """The approval was decided already (or expired): a call is decided once."""
+
+
+class ApprovalConversationError(ApprovalError):
+    """The approval belongs to another conversation."""

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -29,7 +30,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-EVENT_STATUSES = ("pending", "processing", "completed", "dead", "cancelled")
+EVENT_STATUSES = (
+    "pending",
+    "processing",
+    "completed",
+    "dead",
+    "cancelled",
+    "awaiting_approval",
+)
+APPROVAL_STATUSES = ("pending", "approved", "denied", "expired")
 
 
 class Base(DeclarativeBase):
@@ -40,7 +49,9 @@ class EventRecord(Base):
     """One event: the queue entry while it waits or runs, then its history.
 
     Status moves pending -> processing -> completed, back to pending on a retry, or to dead
-    when dead-lettered; a pending or processing event can be cancelled, for good. Claiming
+    when dead-lettered; a pending or processing event can be cancelled, for good. A run
+    that asks for a tool call's approval leaves its event awaiting_approval (out of the
+    queue) until the decisions resume it in another event; it is completed then. Claiming
     reads only the partial index of pending rows, so completed rows can pile up without
     slowing it down.
     """
@@ -75,7 +86,8 @@ class EventRecord(Base):
     # claim index only while pending, in the lease index only while processing.
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'processing', 'completed', 'dead', 'cancelled')",
+            "status IN ('pending', 'processing', 'completed', 'dead', 'cancelled', "
+            "'awaiting_approval')",
             name="status_valid",
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
@@ -160,4 +172,54 @@ class ReplyFrameRecord(Base):
         CheckConstraint("seq > 0", name="seq_positive"),
         Index("ix_reply_frames_created_at", "created_at", postgresql_using="brin"),
         {"comment": "Numbered reply frames of each event, for clients that resume"},
+    )
+
+
+class PausedRunRecord(Base):
+    """An agent run that stopped for approvals: its messages (the last one asks for the tool
+    calls), until the decisions resume it in a new event (`resumed_by`)."""
+
+    __tablename__ = "paused_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    conversation_key: Mapped[str | None] = mapped_column(Text)
+    messages: Mapped[list[Any]] = mapped_column(JSONB)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resumed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("uq_paused_runs_event_id", "event_id", unique=True),
+        # The expiry sweep and the resumption check look at the runs not resumed yet.
+        Index("ix_paused_runs_waiting", "expires_at", postgresql_where=text("resumed_by IS NULL")),
+        {"comment": "Agent runs paused for tool-call approvals"},
+    )
+
+
+class ApprovalRecord(Base):
+    """One tool call of a paused run awaiting a human decision, then the decision."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("paused_runs.id", ondelete="CASCADE")
+    )
+    tool_call_id: Mapped[str] = mapped_column(Text)
+    tool_name: Mapped[str] = mapped_column(Text)
+    args: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
+    override_args: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'denied', 'expired')", name="status_valid"
+        ),
+        Index("ix_approvals_run_id", "run_id"),
+        Index("ix_approvals_pending", "created_at", postgresql_where=text("status = 'pending'")),
+        {"comment": "Tool calls awaiting a human decision, and the decisions"},
     )
