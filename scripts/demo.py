@@ -2,6 +2,9 @@
 
 The client sends a message and reads the reply, then sends another, drops the connection
 after the first frame of its reply and resumes the numbered stream on a new connection.
+Then the service starts again on a scripted model that calls a tool needing approval
+(the project's `tests/approval_server.py`): the run pauses, the client approves the call
+with an edited argument, and the resumed run answers.
 
 Run with `make demo`. Needs only Python and uv (the Makefile installs uv when missing).
 The rendered service uses an embedded PostgreSQL (no database server needed) and the
@@ -20,6 +23,7 @@ import time
 import urllib.request
 import warnings
 from pathlib import Path
+from typing import IO
 
 import copier
 from copier.errors import DirtyLocalWarning
@@ -66,6 +70,43 @@ async def main(url: str, text: str) -> None:
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
+APPROVAL_CLIENT = """
+import asyncio, json, sys
+import websockets
+
+async def frames(ws, until):
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        print("< " + json.dumps(frame), flush=True)
+        if until(frame):
+            return frame
+
+async def main(url: str, text: str) -> None:
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"text": text}))
+        print("> " + text, flush=True)
+        ends = ("approval_required", "result", "error")
+        paused = await frames(ws, lambda frame: frame["type"] in ends)
+        if paused["type"] != "approval_required":
+            raise SystemExit("the run did not ask for approval")
+        (call,) = paused["calls"]
+        decision = {"type": "decision", "approval_id": call["approval_id"], "approve": True,
+                    "args": {"channel": "oncall"}}
+        print("\n-- approved, with the channel changed", flush=True)
+        await ws.send(json.dumps(decision))
+        print("> " + json.dumps(decision), flush=True)
+        answer = await frames(ws, lambda frame: frame["type"] in ("decision", "error"))
+        if answer["type"] != "decision":
+            raise SystemExit("the decision was refused")
+        await frames(
+            ws,
+            lambda frame: frame.get("event_id") == answer["event_id"]
+            and frame["type"] in ("result", "error", "cancelled", "approval_required"),
+        )
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
 
 def step(message: str) -> None:
     print(f"\n== {message}", flush=True)
@@ -93,6 +134,34 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], *, seconds: float = 1
     raise SystemExit(f"the service was not ready within {seconds:.0f}s")
 
 
+def start(argv: list[str], env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    python = str(PROJECT / ".venv" / "bin" / "python")
+    service = subprocess.Popen([python, *argv], cwd=PROJECT, env=env, stdout=log, stderr=log)
+    started = time.monotonic()
+    try:
+        wait_ready(f"http://127.0.0.1:{env['PORT']}/health/ready", service)
+    except BaseException:
+        stop(service)
+        raise
+    print(f"ready in {time.monotonic() - started:.1f}s")
+    return service
+
+
+def stop(service: subprocess.Popen[bytes]) -> None:
+    service.send_signal(signal.SIGTERM)
+    try:
+        service.wait(60)
+    except subprocess.TimeoutExpired:
+        service.kill()
+        service.wait()
+
+
+def talk(client: str, port: int, text: str) -> None:
+    python = str(PROJECT / ".venv" / "bin" / "python")
+    url = f"ws://127.0.0.1:{port}/ws"
+    subprocess.run([python, "-c", client, url, text], check=True, timeout=120)
+
+
 def main() -> int:
     step("Rendering the default project")
     shutil.rmtree(DEMO, ignore_errors=True)
@@ -108,34 +177,27 @@ def main() -> int:
 
     port = free_port()
     model = "openai:gpt-4o-mini" if os.environ.get("OPENAI_API_KEY") else "test"
-    step(f"Starting it on port {port} (AGENT_MODEL={model}, embedded PostgreSQL)")
     env.update(AGENT_MODEL=model, PORT=str(port), HOST="127.0.0.1", TIMER_INTERVAL_SECONDS="0")
-    log = (DEMO / "service.log").open("wb")
-    python = str(PROJECT / ".venv" / "bin" / "python")
-    service = subprocess.Popen(
-        [python, "-m", "reflex_agent", "serve"], cwd=PROJECT, env=env, stdout=log, stderr=log
-    )
-    try:
-        started = time.monotonic()
-        wait_ready(f"http://127.0.0.1:{port}/health/ready", service)
-        print(f"ready in {time.monotonic() - started:.1f}s")
-
-        step(f"Talking to the agent over ws://127.0.0.1:{port}/ws")
-        subprocess.run(
-            [python, "-c", CLIENT, f"ws://127.0.0.1:{port}/ws", "Hello, agent! What time is it?"],
-            check=True,
-            timeout=120,
-        )
-    finally:
-        step("Stopping it")
-        service.send_signal(signal.SIGTERM)
+    with (DEMO / "service.log").open("wb") as log:
+        step(f"Starting it on port {port} (AGENT_MODEL={model}, embedded PostgreSQL)")
+        service = start(["-m", "reflex_agent", "serve"], env, log)
         try:
-            service.wait(60)
-        except subprocess.TimeoutExpired:
-            service.kill()
-            service.wait()
-        log.close()
-        print(f"stopped (exit code {service.returncode}); log: build/demo/service.log")
+            step(f"Talking to the agent over ws://127.0.0.1:{port}/ws")
+            talk(CLIENT, port, "Hello, agent! What time is it?")
+        finally:
+            step("Stopping it")
+            stop(service)
+            print(f"stopped (exit code {service.returncode})")
+
+        step("Starting it again on a scripted model that calls a tool needing approval")
+        print("(tests/approval_server.py: the model asks to run notify_team, then reports)")
+        service = start(["tests/approval_server.py", "serve"], env, log)
+        try:
+            talk(APPROVAL_CLIENT, port, "The disk is full: tell the team.")
+        finally:
+            step("Stopping it")
+            stop(service)
+            print(f"stopped (exit code {service.returncode}); log: build/demo/service.log")
     print("\nDone. The project is in build/demo/reflex_agent: cd there and run `make dev`.")
     return 0
 
