@@ -5,10 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -132,22 +133,29 @@ def run_command(
     output; a timeout is a failure too.
     """
     shown = " ".join(str(part) for part in command)
-    try:
-        result = subprocess.run(
-            [str(part) for part in command],
-            cwd=cwd,
-            env=dict(env) if env is not None else project_env(),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        return False, (
-            f"`{shown}` took over {exc.timeout:.0f}s in {cwd}\n"
-            f"--- stdout ---\n{excerpt(exc.stdout)}\n--- stderr ---\n{excerpt(exc.stderr)}"
-        )
+    # A session of its own, so that a timeout stops the whole tree (make, then pytest and
+    # the servers it started), not only `make`, whose children would run on.
+    with subprocess.Popen(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=dict(env) if env is not None else project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            return False, (
+                f"`{shown}` took over {timeout:.0f}s in {cwd}\n"
+                f"--- stdout ---\n{excerpt(stdout)}\n--- stderr ---\n{excerpt(stderr)}"
+            )
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if result.returncode != 0:
         return False, (
             f"`{shown}` exited {result.returncode} in {cwd}\n"

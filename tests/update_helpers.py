@@ -46,7 +46,7 @@ GIT = (
     "init.defaultBranch=main",
 )
 # One command may install or type-check a whole project; never hang the suite on it.
-COMMAND_TIMEOUT_SECONDS = 900
+COMMAND_TIMEOUT_SECONDS = 1800
 # Variables of the test session that must not leak into a generated project's tools.
 LEAKING_VARIABLES = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
 LEAKING_PREFIXES = ("PYTEST_",)

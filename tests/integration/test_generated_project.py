@@ -33,8 +33,9 @@ pytestmark = pytest.mark.slow
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-# One `make` target may install or test a whole project; never hang the suite on it.
-COMMAND_TIMEOUT_SECONDS = 900
+# One `make` target may install or test a whole project (the default project's tests take
+# 12 to 15 minutes beside another variant on 2 cores); never hang the suite on it.
+COMMAND_TIMEOUT_SECONDS = 1800
 GIT = ("git", "-c", "user.name=Reflex Tests", "-c", "user.email=tests@example.com")
 
 
