@@ -347,9 +347,7 @@ def make_user_edits(project: Path) -> UserEdits:
     package = answers["package_name"]
     src = project / "src" / package
     agents = src / "agent" / "agents.py"
-    replace_once(
-        agents, "Tool(schedule_follow_up)]", f"Tool(schedule_follow_up), Tool({USER_TOOL})]"
-    )
+    replace_once(agents, "Tool(schedule_follow_up)", f"Tool(schedule_follow_up), Tool({USER_TOOL})")
     append(
         agents,
         f"async def {USER_TOOL}(ctx: RunContext[AgentDeps], text: str) -> int:\n"

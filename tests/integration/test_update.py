@@ -526,7 +526,7 @@ def test_update_across_the_move_keeps_the_users_agent_and_edits(workspace: Path)
     init_repo(project, "Render 0.1.1")
     agent = project / "src" / "reflex_agent" / "agent"
     replace_once(
-        agent / "agents.py", "Tool(schedule_follow_up)]", "Tool(schedule_follow_up), Tool(my_tool)]"
+        agent / "agents.py", "Tool(schedule_follow_up)", "Tool(schedule_follow_up), Tool(my_tool)"
     )
     append(
         agent / "agents.py",
