@@ -32,11 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "build" / "demo"
 PROJECT = DEMO / "reflex_agent"
 
-CLIENT = """
+CLIENT_HELPERS = """
 import asyncio, json, sys
 import websockets
-
-FINAL = ("result", "error", "cancelled")
 
 async def frames(ws, until):
     while True:
@@ -44,6 +42,12 @@ async def frames(ws, until):
         print("< " + json.dumps(frame), flush=True)
         if until(frame):
             return frame
+"""
+
+CLIENT = (
+    CLIENT_HELPERS
+    + """
+FINAL = ("result", "error", "cancelled")
 
 async def main(url: str, text: str) -> None:
     async with websockets.connect(url) as ws:
@@ -69,18 +73,11 @@ async def main(url: str, text: str) -> None:
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
+)
 
-APPROVAL_CLIENT = """
-import asyncio, json, sys
-import websockets
-
-async def frames(ws, until):
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        print("< " + json.dumps(frame), flush=True)
-        if until(frame):
-            return frame
-
+APPROVAL_CLIENT = (
+    CLIENT_HELPERS
+    + """
 async def main(url: str, text: str) -> None:
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps({"text": text}))
@@ -107,6 +104,7 @@ async def main(url: str, text: str) -> None:
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
+)
 
 
 def step(message: str) -> None:
