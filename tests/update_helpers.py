@@ -347,7 +347,7 @@ def make_user_edits(project: Path) -> UserEdits:
     package = answers["package_name"]
     src = project / "src" / package
     agents = src / "agent" / "agents.py"
-    replace_once(agents, "Tool(schedule_follow_up)", f"Tool(schedule_follow_up), Tool({USER_TOOL})")
+    replace_once(agents, "Tool(schedule_follow_up", f"Tool({USER_TOOL}), Tool(schedule_follow_up")
     append(
         agents,
         f"async def {USER_TOOL}(ctx: RunContext[AgentDeps], text: str) -> int:\n"

@@ -223,3 +223,24 @@ class ApprovalRecord(Base):
         Index("ix_approvals_pending", "created_at", postgresql_where=text("status = 'pending'")),
         {"comment": "Tool calls awaiting a human decision, and the decisions"},
     )
+
+
+class RunCheckpointRecord(Base):
+    """How far an event's agent run got: its messages up to the last model response that
+    called tools, and the results of its side-effecting calls. The attempt fences it: only
+    the newest attempt of the event writes."""
+
+    __tablename__ = "run_checkpoints"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    messages: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    tool_results: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_run_checkpoints_updated_at", "updated_at"),
+        {"comment": "Agent runs' completed steps, to resume a retried run where it stopped"},
+    )
