@@ -235,9 +235,7 @@ class RunCheckpointRecord(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     attempt: Mapped[int] = mapped_column(Integer)
     messages: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
-    tool_results: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb")
-    )
+    tool_results: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
