@@ -1,8 +1,8 @@
 """Run checkpoints: a retried agent run resumes after its last completed step.
 
 One row per event whose run called tools: its messages up to the last model response that
-called them, and the recorded results of its side-effecting calls, fenced by the attempt
-that wrote them. Retention deletes rows not written for a while (`updated_at`). Dropping
+called them, the number of the last reply frame sent by then, and the recorded results of
+its side-effecting calls, fenced by the attempt that wrote them. Retention deletes rows not written for a while (`updated_at`). Dropping
 the table on a downgrade only costs in-flight runs their resumption: a retry starts over.
 
 Revision ID: 0006_run_checkpoints
@@ -41,6 +41,7 @@ def upgrade() -> None:
             server_default=sa.text("'{}'::jsonb"),
             nullable=False,
         ),
+        sa.Column("reply_seq", sa.Integer(), nullable=True),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),

@@ -236,6 +236,8 @@ class RunCheckpointRecord(Base):
     attempt: Mapped[int] = mapped_column(Integer)
     messages: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     tool_results: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    reply_seq: Mapped[int | None] = mapped_column(Integer)
+    """The last reply frame sent before the checkpoint: those up to it stand."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
