@@ -2,8 +2,9 @@
 
 One row per event whose run called tools: its messages up to the last model response that
 called them, the number of the last reply frame sent by then, and the recorded results of
-its side-effecting calls, fenced by the attempt that wrote them. Retention deletes rows not written for a while (`updated_at`). Dropping
-the table on a downgrade only costs in-flight runs their resumption: a retry starts over.
+its side-effecting calls, fenced by the attempt that wrote them. Retention deletes rows
+not written for a while (`updated_at`). Dropping the table on a downgrade only costs
+in-flight runs their resumption: a retry starts over.
 
 Revision ID: 0006_run_checkpoints
 Revises: 0005_approvals
