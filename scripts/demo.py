@@ -89,8 +89,8 @@ async def main(url: str, text: str) -> None:
         (call,) = paused["calls"]
         decision = {"type": "decision", "approval_id": call["approval_id"], "approve": True,
                     "args": {"channel": "oncall"}}
-        print("\\n-- approved, with the channel changed (the tool frame shows the", flush=True)
-        print("   model's arguments; the tool ran with the edited ones)", flush=True)
+        print("\\n-- approved, with the channel changed: the tool runs, and its", flush=True)
+        print("   frame shows, the edited arguments", flush=True)
         await ws.send(json.dumps(decision))
         print("> " + json.dumps(decision), flush=True)
         answer = await frames(ws, lambda frame: frame["type"] in ("decision", "error"))
