@@ -273,6 +273,7 @@
   function decided(frame) {
     const request = answered("decision");
     if (!request) return;
+    request.call.actions.hidden = true;
     request.call.outcome.textContent = frame.status;
     request.call.outcome.dataset.status = frame.status;
     if (frame.event_id && !replies.has(frame.event_id)) {
@@ -389,7 +390,8 @@
     const outcome = element("p", { class: "status", "data-testid": "decision" });
     const approve = element("button", { type: "button", "data-testid": "approve" }, "Approve");
     const deny = element("button", { type: "button", class: "danger", "data-testid": "deny" }, "Deny");
-    const state = { buttons: [approve, deny], outcome };
+    const actions = element("div", { class: "actions" }, approve, deny);
+    const state = { buttons: [approve, deny], actions, outcome };
     for (const [button, choice] of [[approve, true], [deny, false]]) {
       button.addEventListener("click", () => {
         if (!isOpen()) return;
@@ -406,7 +408,7 @@
       { class: "approval", role: "group", "aria-label": `Approve the call to ${call.tool}?`, "data-testid": "approval" },
       element("strong", {}, `The agent asks to call ${call.tool}`),
       element("pre", { "aria-label": "arguments" }, JSON.stringify(call.args, null, 2)),
-      element("div", { class: "actions" }, approve, deny),
+      actions,
       outcome,
     );
   }
