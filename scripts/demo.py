@@ -183,6 +183,11 @@ def main() -> int:
         try:
             step(f"Talking to the agent over ws://127.0.0.1:{port}/ws")
             talk(CLIENT, port, "Hello, agent! What time is it?")
+            step("The playground, a chat page served by the service")
+            url = f"http://127.0.0.1:{port}/playground"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                page = response.read()
+            print(f"GET {url}: {response.status}, {len(page)} bytes of HTML")
         finally:
             step("Stopping it")
             stop(service)
@@ -197,7 +202,8 @@ def main() -> int:
             step("Stopping it")
             stop(service)
             print(f"stopped (exit code {service.returncode}); log: build/demo/service.log")
-    print("\nDone. The project is in build/demo/reflex_agent: cd there and run `make dev`.")
+    print("\nDone. The project is in build/demo/reflex_agent: cd there and run `make dev`,")
+    print("then open the playground at http://localhost:8000/playground and chat with the agent.")
     return 0
 
 

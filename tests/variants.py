@@ -53,6 +53,18 @@ TRANSPORT_SUBSETS: Final = tuple(
 )
 SHORT_TRANSPORT: Final = {"websocket": "ws", "http": "http", "timer": "timer"}
 TWO_CUSTOM_EVENTS: Final = ("order.created", "invoice.paid_late")
+CLIENTS: Final = ("vercel-ai", "ag-ui", "playground")
+# Seven subsets of the clients, one per provider column: where WebSocket is chosen (the
+# clients come with it), each row of the grid renders every one of them, shifted by row.
+CLIENT_SUBSETS: Final = (
+    [],
+    ["vercel-ai"],
+    ["ag-ui"],
+    ["playground"],
+    ["vercel-ai", "ag-ui"],
+    ["ag-ui", "playground"],
+    list(CLIENTS),
+)
 
 
 def transports_label(transports: list[str]) -> str:
@@ -79,6 +91,11 @@ def _render_variant(row: int, column: int) -> Variant:
     transports = TRANSPORT_SUBSETS[row]
     provider = PROVIDERS[column]
     cell = len(PROVIDERS) * row + column
+    clients = (
+        {"clients": CLIENT_SUBSETS[(column + row) % len(CLIENT_SUBSETS)]}
+        if "websocket" in transports
+        else {}
+    )
     return variant(
         f"{transports_label(transports)}-{provider}",
         transports=transports,
@@ -90,6 +107,7 @@ def _render_variant(row: int, column: int) -> Variant:
         github_ci=_spread(cell, (True, False), 3),
         docker=_spread(cell, (True, False), 4),
         custom_events=_spread(cell, ([], list(TWO_CUSTOM_EVENTS)), 5),
+        **clients,
     )
 
 
@@ -110,6 +128,7 @@ FULL_VARIANTS: Final = (
     variant(
         "ws-anthropic-redis",
         transports=["websocket"],
+        clients=["vercel-ai"],
         model_provider="anthropic",
         agent_model="anthropic:claude-haiku-4-5",
         event_backend="redis",
@@ -141,6 +160,7 @@ FULL_VARIANTS: Final = (
     variant(
         "ws+http-mistral-no-logfire",
         transports=["websocket", "http"],
+        clients=[],
         model_provider="mistral",
         observability="none",
     ),
@@ -155,6 +175,7 @@ FULL_VARIANTS: Final = (
     variant(
         "ws+timer-test-custom-events",
         transports=["websocket", "timer"],
+        clients=["ag-ui", "playground"],
         model_provider="test",
         observability="none",
         custom_events=["order.created", "billing.invoice.paid_late"],

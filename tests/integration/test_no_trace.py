@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from tests.variants import ALL_VARIANTS, PROVIDERS, RENDER_VARIANTS, TRANSPORTS, Variant
+from tests.variants import (
+    ALL_VARIANTS,
+    CLIENTS,
+    PROVIDERS,
+    RENDER_VARIANTS,
+    TRANSPORTS,
+    Variant,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -133,6 +140,25 @@ DOCKER_TRACE: Final = Trace(
     contents=(r"dockerfile", r"docker[- ]compose", r"\.dockerignore", r"(?<![\w.-])docker/"),
     paths=("docker",),
 )
+CLIENT_TRACES: Final = {
+    "vercel-ai": Trace(
+        "the vercel-ai client",
+        contents=(r"vercel", _ROUTE.format("api/chat"), r"\bui message stream\b"),
+        paths=("vercel", r"routes/chat\.py$"),
+    ),
+    "ag-ui": Trace("the ag-ui client", contents=(r"\bag[-_]?ui\b",), paths=(r"ag[-_]ui",)),
+    "playground": Trace(
+        "the playground client",
+        contents=("playground", "playwright", "chromium"),
+        paths=("playground",),
+    ),
+}
+# Where neither protocol client is chosen: no Node.js client code, nor its installer.
+NODE_CLIENTS_TRACE: Final = Trace(
+    "the protocol clients' Node.js code",
+    contents=(r"\bnode_client\b", r"\bnpm\b", r"node\.js", r"setup-node"),
+    paths=(r"node_client", r"^tests/clients(/|$)"),
+)
 GITHUB_CI_TRACE: Final = Trace(
     "github_ci",
     contents=(r"\.github/", r"github actions", r"\bworkflows/ci\b"),
@@ -146,6 +172,10 @@ def traces_of_unchosen_options(variant: Variant) -> list[Trace]:
     transports = answers.get("transports", list(TRANSPORTS))
     provider = answers.get("model_provider", "openai")
     traces = [TRANSPORT_TRACES[t] for t in TRANSPORTS if t not in transports]
+    clients = answers.get("clients", list(CLIENTS) if "websocket" in transports else [])
+    traces += [CLIENT_TRACES[c] for c in CLIENTS if c not in clients]
+    if not {"vercel-ai", "ag-ui"} & set(clients):
+        traces.append(NODE_CLIENTS_TRACE)
     traces += [
         trace
         for other in PROVIDERS
@@ -207,6 +237,8 @@ def _first_render_variant(question: str, value: object) -> Variant:
 # Each rule, where its option was chosen: (the rule, the question, the value).
 RULES_WHERE_CHOSEN: Final = [
     *[(TRANSPORT_TRACES[t], "transports", t) for t in TRANSPORTS],
+    *[(CLIENT_TRACES[c], "clients", c) for c in CLIENTS],
+    (NODE_CLIENTS_TRACE, "clients", "ag-ui"),
     *[(provider_trace(p, "test"), "model_provider", p) for p in PROVIDERS if p != "test"],
     (REDIS_TRACE, "event_backend", "redis"),
     (LOGFIRE_TRACE, "observability", "logfire"),
@@ -253,6 +285,11 @@ def test_trace_rule_finds_its_option_where_it_was_chosen(
         (DOCKER_TRACE, "docker compose up"),
         (DOCKER_TRACE, "COPY docker/entrypoint.sh /app/"),
         (GITHUB_CI_TRACE, "CI runs `.github/workflows/ci.yml` on every push."),
+        (CLIENT_TRACES["vercel-ai"], "`POST /api/chat` streams the UI message stream"),
+        (CLIENT_TRACES["ag-ui"], "from reflex_agent.api.routes import ag_ui"),
+        (CLIENT_TRACES["ag-ui"], '"pydantic-ai-slim[openai,ag-ui]>=2.60",'),
+        (CLIENT_TRACES["playground"], "Open http://127.0.0.1:8000/playground"),
+        (NODE_CLIENTS_TRACE, "uses: actions/setup-node@v4"),
     ],
 )
 def test_trace_rule_finds_its_trace(trace: Trace | None, line: str) -> None:
@@ -275,6 +312,9 @@ def test_trace_rule_finds_its_trace(trace: Trace | None, line: str) -> None:
         (provider_trace("google", "openai"), "GOOGLE_CLOUD_PROJECT is not read"),
         (REDIS_TRACE, "DATABASE_URL=postgresql://postgres@localhost:5432/app"),
         (DOCKER_TRACE, "An embedded PostgreSQL server, with no Docker and no root."),
+        (CLIENT_TRACES["vercel-ai"], "POST /events and GET /events/{id}"),
+        (CLIENT_TRACES["ag-ui"], "a flag guide, bag-uid"),
+        (NODE_CLIENTS_TRACE, "the node's id; a nodejs-free install"),
     ],
 )
 def test_trace_rule_ignores_legitimate_text(trace: Trace | None, line: str) -> None:

@@ -45,6 +45,10 @@ BAD_ANSWERS: dict[str, list[Bad]] = {
     ],
     "python_version": [Bad("3.10", "Invalid choice")],
     "transports": [Bad([], "at least one"), Bad(["smtp"], "Invalid choice")],
+    "clients": [
+        Bad(["slack"], "Invalid choice"),
+        Bad(["playground"], "choose websocket too", {"transports": ["http"]}),
+    ],
     "custom_events": [
         Bad(["order"], "at least two segments"),
         Bad(["Order.Created"], "lower-case dotted identifiers"),
