@@ -1,8 +1,18 @@
-"""The tests' weather MCP server over stdio: the client starts it as a subprocess."""
+"""The tests' weather MCP server over stdio, which the client starts as a subprocess; with a
+`crash` tool that ends the process at once, as a crash does."""
 
 from __future__ import annotations
+
+import os
 
 from mcp_servers import weather_server
 
 if __name__ == "__main__":
-    weather_server().run("stdio")
+    server = weather_server()
+
+    @server.tool()
+    def crash() -> str:
+        """Ends the server's process at once."""
+        os._exit(1)
+
+    server.run("stdio")
