@@ -1,5 +1,5 @@
 """The tests' weather MCP server over stdio, which the client starts as a subprocess; with a
-`crash` tool that ends the process at once, as a crash does."""
+`crash` tool that ends the process at once, as a crash does, and a `pid` tool that names it."""
 
 from __future__ import annotations
 
@@ -14,5 +14,10 @@ if __name__ == "__main__":
     def crash() -> str:
         """Ends the server's process at once."""
         os._exit(1)
+
+    @server.tool()
+    def pid() -> int:
+        """This server's process id."""
+        return os.getpid()
 
     server.run("stdio")
