@@ -203,6 +203,13 @@ def project_requirements(project: Path) -> set[str]:
     return requirements
 
 
+def project_overrides(project: Path) -> set[str]:
+    """A rendered project's `[tool.uv] override-dependencies`: requirements that win over
+    what its dependencies ask for (as `uv sync` applies them)."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    return set(pyproject.get("tool", {}).get("uv", {}).get("override-dependencies", []))
+
+
 class MatrixEnv:
     """One virtual environment for the whole render tier: every variant's requirements.
 
@@ -222,9 +229,10 @@ class MatrixEnv:
     def tool(self, name: str) -> Path:
         return self.path / "bin" / name
 
-    def ensure(self, requirements: Iterable[str]) -> None:
-        """Install `requirements` unless the environment already has them all."""
-        wanted = set(requirements)
+    def ensure(self, requirements: Iterable[str], overrides: Iterable[str] = ()) -> None:
+        """Install `requirements` unless the environment already has them all; `overrides`
+        win over what the requirements ask for (`uv pip install --overrides`)."""
+        wanted = set(requirements) | {f"override:{o}" for o in overrides}
         with file_lock(self.root / "env.lock"):
             installed = (
                 set(self._record.read_text(encoding="utf-8").splitlines())
@@ -237,7 +245,20 @@ class MatrixEnv:
                 shutil.rmtree(self.path, ignore_errors=True)
                 self._uv("venv", "--quiet", "--python", sys.executable, str(self.path))
             everything = sorted(installed | wanted)
-            self._uv("pip", "install", "--quiet", "--python", str(self.tool("python")), *everything)
+            plain = [r for r in everything if not r.startswith("override:")]
+            forced = [r.removeprefix("override:") for r in everything if r.startswith("override:")]
+            overrides_file = self.root / "env-overrides.txt"
+            overrides_file.write_text("\n".join(forced) + "\n", encoding="utf-8")
+            self._uv(
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(self.tool("python")),
+                "--overrides",
+                str(overrides_file),
+                *plain,
+            )
             self._record.write_text("\n".join(everything), encoding="utf-8")
 
     def _uv(self, *arguments: str) -> None:

@@ -56,7 +56,7 @@ TWO_CUSTOM_EVENTS: Final = ("order.created", "invoice.paid_late")
 CLIENTS: Final = ("vercel-ai", "ag-ui", "playground")
 # Seven subsets of the clients, one per provider column: where WebSocket is chosen (the
 # clients come with it), each row of the grid renders every one of them, shifted by row.
-CLIENT_SUBSETS: Final = (
+CLIENT_SUBSETS: Final[tuple[list[str], ...]] = (
     [],
     ["vercel-ai"],
     ["ag-ui"],

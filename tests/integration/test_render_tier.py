@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import BUILD_DIR, file_lock, project_requirements, run_command
+from tests.helpers import (
+    BUILD_DIR,
+    file_lock,
+    project_overrides,
+    project_requirements,
+    run_command,
+)
 from tests.variants import RENDER_VARIANTS, Variant
 
 if TYPE_CHECKING:
@@ -62,7 +68,7 @@ def test_variant_is_lint_format_and_type_clean(
     variant: Variant, matrix_render: MatrixRenders, matrix_env: MatrixEnv
 ) -> None:
     project = matrix_render(variant)
-    matrix_env.ensure(project_requirements(project))
+    matrix_env.ensure(project_requirements(project), project_overrides(project))
     ruff = matrix_env.tool("ruff")
 
     outcomes = [
