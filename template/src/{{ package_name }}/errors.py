@@ -84,6 +84,15 @@ class AgentRunTimeoutError(ServiceError):
     """The agent run took longer than AGENT_RUN_TIMEOUT and was stopped."""
 
 
+class McpServerError(ServiceError):
+    """An MCP server the agent uses failed or did not answer in time."""
+
+    def __init__(self, servers: Sequence[str], problem: str) -> None:
+        self.servers = tuple(servers)
+        names = ", ".join(repr(server) for server in self.servers)
+        super().__init__(f"MCP server {names} {problem}")
+
+
 class ApprovalError(ServiceError):
     """The decision was refused: nothing changed."""
 
