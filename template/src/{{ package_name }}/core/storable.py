@@ -17,6 +17,9 @@ T = TypeVar("T")
 Path = tuple[str | int, ...]
 
 REPLACEMENT = "\ufffd"
+STORABLE_STRING = "^[^\\u0000]*$"
+"""A JSON Schema pattern for strings without a NUL character. Lone surrogates are not
+Unicode text, so no JSON Schema string holds one, and the pattern need not say so."""
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
