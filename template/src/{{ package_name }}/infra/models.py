@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -243,4 +244,35 @@ class RunCheckpointRecord(Base):
     __table_args__ = (
         Index("ix_run_checkpoints_updated_at", "updated_at"),
         {"comment": "Agent runs' completed steps, to resume a retried run where it stopped"},
+    )
+
+
+class RateLimitCountRecord(Base):
+    """The requests admitted for one limited key (a caller, a conversation) in one minute,
+    counted in the database so that the limit holds across replicas."""
+
+    __tablename__ = "rate_limit_counts"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_rate_limit_counts_window_start", "window_start"),
+        {"comment": "Requests admitted per limited key and minute, shared by every replica"},
+    )
+
+
+class ConversationUsageRecord(Base):
+    """The model tokens a conversation's agent runs spent on one day (UTC)."""
+
+    __tablename__ = "conversation_usage"
+
+    conversation_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_conversation_usage_day", "day"),
+        {"comment": "Model tokens spent per conversation and day (UTC)"},
     )
