@@ -248,7 +248,7 @@ if not st then
   redis.call('EXPIRE', h, ARGV[4])
   return {'', 0}
 end
-if st == 'x' or st == 'c' or st == 'n' then return {st, v[2]} end
+if st == 'x' or st == 'c' or st == 'n' then return {st, v[2] or '0'} end
 if st == 'p' then
   redis.call('XACK', stream(v[4]), GROUP, v[3])
   redis.call('PUBLISH', P .. ':cancel', id)
