@@ -11,12 +11,15 @@ One run, one PostgreSQL server, three systems doing the same work (four with Red
    --database-url URL --json`, whose last stdout line is one JSON object);
    When a Redis server answers at `REDIS_URL` (default `redis://127.0.0.1:6379/0`), a
    project with `event_backend=redis` is rendered too, into `build/bench-project-redis`,
-   and its benchmark run with `--backend redis`: the `reflex_redis` column;
+   and its benchmark run with `--backend redis`: the `reflex_redis` column; when
+   `redis-server` and `redis-cli` are installed too, the same project's benchmark runs on a
+   three-master Redis Cluster it starts on loopback (`tests/redis_cluster.py`), the queue
+   in three shards: the `reflex_redis_cluster` column;
 4. the competitor drivers, `bench/pgqueuer_bench.py` and `bench/procrastinate_bench.py`,
    run with the throwaway environment's Python against the same server;
-5. the systems interleaved (reflex, reflex_redis, pgqueuer, procrastinate; each extra `--rounds`
-   again, the order rotated one place per round), and the median of the rounds taken
-   per metric;
+5. the systems interleaved (reflex, reflex_redis[_cluster], pgqueuer, procrastinate; each
+   extra `--rounds` again, the order rotated one place per round), and the median of the
+   rounds taken per metric;
 6. `build/bench.json` written, and a table printed with the performance targets.
 
 The benchmark is not a test: nothing in `make test` runs it.
@@ -57,11 +60,18 @@ BENCH_PROJECT_REDIS = BUILD / "bench-project-redis"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 OUTPUT = BUILD / "bench.json"
 
-SYSTEMS = ("reflex", "reflex_redis", "pgqueuer", "procrastinate")
+SYSTEMS = ("reflex", "reflex_redis", "reflex_redis_cluster", "pgqueuer", "procrastinate")
+REDIS_SYSTEMS = ("reflex_redis", "reflex_redis_cluster")
+CLUSTER_SHARDS = 3
 # The generated project's own benchmark, per system, and what it is rendered with.
 PROJECTS: dict[str, tuple[Path, dict[str, str], tuple[str, ...]]] = {
     "reflex": (BENCH_PROJECT, {}, ()),
     "reflex_redis": (BENCH_PROJECT_REDIS, {"event_backend": "redis"}, ("--backend", "redis")),
+    "reflex_redis_cluster": (
+        BENCH_PROJECT_REDIS,
+        {"event_backend": "redis"},
+        ("--backend", "redis", "--redis-cluster", "--redis-shards", str(CLUSTER_SHARDS)),
+    ),
 }
 METRICS = (
     "publish_per_s",
@@ -154,6 +164,12 @@ def median_of_extended(rounds: Sequence[Mapping[str, Any]]) -> dict[str, float |
 # latency ratios below 1 do.
 RATIOS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "consume_vs_pgqueuer": (("reflex", "consume_per_s"), ("pgqueuer", "consume_per_s")),
+    "redis_consume_vs_postgres": (("reflex_redis", "consume_per_s"), ("reflex", "consume_per_s")),
+    "redis_publish_vs_postgres": (("reflex_redis", "publish_per_s"), ("reflex", "publish_per_s")),
+    "cluster_consume_vs_postgres": (
+        ("reflex_redis_cluster", "consume_per_s"),
+        ("reflex", "consume_per_s"),
+    ),
     "consume_vs_procrastinate": (("reflex", "consume_per_s"), ("procrastinate", "consume_per_s")),
     "publish_vs_pgqueuer": (("reflex", "publish_per_s"), ("pgqueuer", "publish_per_s")),
     "publish_vs_procrastinate": (("reflex", "publish_per_s"), ("procrastinate", "publish_per_s")),
@@ -178,7 +194,7 @@ def compute_ratios(results: Mapping[str, Mapping[str, Any] | None]) -> dict[str,
 
 @dataclass(frozen=True)
 class Target:
-    """One performance target: `source` is "reflex" (a metric) or "ratio"."""
+    """One performance target: `source` is a system (one of its metrics) or "ratio"."""
 
     label: str
     source: str
@@ -191,13 +207,14 @@ class Target:
         return f"{'>=' if self.at_least else '<='} {self.bound:,g}{suffix}"
 
     def check(
-        self, reflex: Mapping[str, Any] | None, ratios: Mapping[str, float | None]
+        self, system: Mapping[str, Any] | None, ratios: Mapping[str, float | None]
     ) -> tuple[float | None, bool | None]:
-        """The measured value, and whether it meets the target (None: not measured)."""
+        """The measured value (of `system`'s results, or of `ratios`), and whether it meets
+        the target (None: not measured)."""
         if self.source == "ratio":
             measured = ratios.get(self.key)
         else:
-            measured = _number(reflex.get(self.key)) if reflex else None
+            measured = _number(system.get(self.key)) if system else None
         if measured is None:
             return None, None
         return measured, measured >= self.bound if self.at_least else measured <= self.bound
@@ -216,6 +233,13 @@ TARGETS = (
     Target("consume, 1M completed / empty", "reflex", EXTENDED_METRICS[0], True, 0.8),
     Target("consume, 60 s snapshot / empty", "reflex", EXTENDED_METRICS[1], True, 0.5),
     Target("POST /events requests/s", "reflex", EXTENDED_METRICS[2], True, 1_500),
+    # The Redis store, on one server and on a cluster, against the PostgreSQL store.
+    Target("Redis consume events/s", "reflex_redis", "consume_per_s", True, 50_000),
+    Target("Redis consume vs PostgreSQL", "ratio", "redis_consume_vs_postgres", True, 2.0),
+    Target("Redis publish() vs PostgreSQL", "ratio", "redis_publish_vs_postgres", True, 2.0),
+    Target("Redis publish_many() events/s", "reflex_redis", "publish_many_per_s", True, 100_000),
+    Target("Redis latency p99 ms (500/s)", "reflex_redis", "latency_p99_ms", False, 5.0),
+    Target("cluster consume vs PostgreSQL", "ratio", "cluster_consume_vs_postgres", True, 2.0),
 )
 
 
@@ -285,10 +309,9 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines = _rows_to_text(rows)
     lines.append("")
     target_rows: list[list[str]] = [["target", "measured", "bound", "met"]]
-    reflex = results["reflex"]
-    reflex_ok = reflex is not None and "error" not in reflex
     for target in TARGETS:
-        value, met = target.check(reflex if reflex_ok else None, ratios)
+        source = results.get("reflex" if target.source == "ratio" else target.source)
+        value, met = target.check(None if source is None or "error" in source else source, ratios)
         metric = f"ratio_{target.key}" if target.source == "ratio" else target.key
         verdict = "pending" if met is None else ("yes" if met else "NO")
         target_rows.append([target.label, _format_value(value, metric), target.describe(), verdict])
@@ -452,17 +475,48 @@ def last_json_line(stdout: str) -> dict[str, Any]:
 def command_for(
     system: str, url: str, project: Path | None, extra: Sequence[str], *, extended: bool = False
 ) -> list[str]:
+    """The command that runs `system`'s benchmark against the server at `url`, with `extra`
+    arguments (the workload for a competitor, the cluster's URL for reflex_redis_cluster)."""
     if system in PROJECTS:
         if project is None or not (project / "scripts" / "bench.py").is_file():
             raise BenchError(
                 "the generated project has no scripts/bench.py: the EventStore benchmark "
                 "is not in the template, so Reflex was not measured"
             )
-        phases = EXTENDED_ARGS if extended and system == "reflex" else ()
+        phases = EXTENDED_ARGS if extended and system == "reflex" else tuple(extra)
         return [*uv_command(), "run", "--quiet", "python", "scripts/bench.py",
                 "--database-url", url, *PROJECTS[system][2], *phases, "--json"]  # fmt: skip
     script = BENCH_DIR / f"{system}_bench.py"
     return [str(bench_python()), str(script), "--database-url", url, *extra]
+
+
+@contextlib.contextmanager
+def redis_cluster(project: Path) -> Iterator[str]:
+    """A three-master Redis Cluster on loopback, started by the Redis project's own
+    `tests/redis_cluster.py` for the run; a node's URL."""
+    process = subprocess.Popen(
+        [*uv_command(), "run", "--quiet", "python", "tests/redis_cluster.py"],
+        cwd=project,
+        env=child_environment(),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        line = process.stdout.readline().strip() if process.stdout else ""
+        if not line.startswith("redis://"):
+            raise BenchError(f"the Redis Cluster did not start (printed {line!r})")
+        log(f"started a Redis Cluster: {line}")
+        yield line
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def run_system(command: Sequence[str], cwd: Path, echo: IO[str], timeout: float) -> dict[str, Any]:
@@ -594,7 +648,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--systems",
         default=None,
         help=f"comma-separated subset of {','.join(SYSTEMS)} (default: all; reflex_redis "
-        "only when a Redis server answers at REDIS_URL)",
+        "only when a Redis server answers at REDIS_URL, reflex_redis_cluster when "
+        "redis-server and redis-cli are installed too)",
     )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument(
@@ -616,8 +671,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.systems is None:
         args.systems = ",".join(SYSTEMS)
         if not redis_answers(redis_url()):
-            log(f"no Redis server answers at {redis_url()}: reflex_redis is left out")
-            args.systems = ",".join(s for s in SYSTEMS if s != "reflex_redis")
+            log(f"no Redis server answers at {redis_url()}: the Redis columns are left out")
+            args.systems = ",".join(s for s in SYSTEMS if s not in REDIS_SYSTEMS)
+        elif not (shutil.which("redis-server") and shutil.which("redis-cli")):
+            log("no redis-server and redis-cli for a cluster: reflex_redis_cluster is left out")
+            args.systems = ",".join(s for s in SYSTEMS if s != "reflex_redis_cluster")
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = sorted(set(systems) - set(SYSTEMS))
     if unknown or not systems:
@@ -642,11 +700,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     for system in PROJECTS:
         if system not in args.systems:
             continue
+        rendered = [projects[s] for s in projects if PROJECTS[s][0] == PROJECTS[system][0]]
         try:
-            projects[system] = render_project(system)
+            projects[system] = rendered[0] if rendered else render_project(system)
         except Exception as exc:  # any failure: report it, and still run the others
             render_errors[system] = f"rendering or syncing the {system} project failed: {exc}"
             log(render_errors[system])
+    with contextlib.ExitStack() as stack:
+        cluster_url = None
+        if "reflex_redis_cluster" in projects:
+            try:
+                cluster_url = stack.enter_context(redis_cluster(projects["reflex_redis_cluster"]))
+            except BenchError as exc:
+                render_errors["reflex_redis_cluster"] = str(exc)
+                log(str(exc))
+        return measure(args, started, projects, render_errors, cluster_url)
+
+
+def measure(
+    args: argparse.Namespace,
+    started: float,
+    projects: Mapping[str, Path],
+    render_errors: Mapping[str, str],
+    cluster_url: str | None,
+) -> int:
+    """Run the systems, write bench.json and print the table; the exit status."""
     extra = list(QUICK_ARGS) if args.quick else []
     runs: dict[str, list[dict[str, Any]]] = {system: [] for system in args.systems}
     with database_server(args.database_url) as (url, source):
@@ -662,7 +740,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if system in render_errors:
                         raise BenchError(render_errors[system])
                     project = projects.get(system)
-                    command = command_for(system, url, project, extra, extended=args.extended)
+                    arguments = extra if system not in PROJECTS else []
+                    if system == "reflex_redis_cluster":
+                        if cluster_url is None:
+                            raise BenchError("no Redis Cluster was started")
+                        arguments = ["--redis-url", cluster_url]
+                    command = command_for(system, url, project, arguments, extended=args.extended)
                     cwd = project or REPO_ROOT
                     result = run_system(command, cwd, sys.stderr, args.timeout)
                 except BenchError as exc:
