@@ -69,6 +69,8 @@ def services(variant: Variant) -> dict[str, str]:
     }
     if variant.answers.get("event_backend") == "redis":
         urls["REDIS_URL"] = server_url("REFLEX_TEST_REDIS_URL", DEFAULT_REDIS_URL, "Redis")
+        if cluster := os.environ.get("REFLEX_TEST_REDIS_CLUSTER_URL"):
+            urls["REDIS_CLUSTER_URL"] = cluster  # else the project's tests start one
     return urls
 
 
