@@ -161,6 +161,45 @@ def test_table_has_a_redis_column_only_when_the_redis_store_ran() -> None:
     assert consume_row.split()[-4:] == ["23,400", "13,100", "11,700", "error"]
 
 
+def test_the_redis_targets_judge_the_redis_columns_and_the_ceiling_is_shown() -> None:
+    results: dict[str, Any] = {
+        "reflex": measured(consume_per_s=20_000, publish_per_s=10_000),
+        "reflex_redis": measured(
+            consume_per_s=55_000, publish_per_s=12_000, publish_many_per_s=90_000
+        ),
+        "reflex_redis_cluster": measured(consume_per_s=30_000),
+        "redis_raw": measured(
+            consume_per_s=110_000, publish_per_s=24_000, publish_many_per_s=180_000
+        ),
+    }
+    lines = format_report({**results, "ratio": compute_ratios(results)}).splitlines()
+
+    def verdict(label: str) -> str:
+        return next(line for line in lines if line.startswith(label)).split()[-1]
+
+    assert lines[0].split() == [
+        "metric", "reflex", "reflex_redis", "reflex_redis_cluster", "redis_raw"
+    ]  # fmt: skip
+    assert verdict("Redis consume events/s") == "yes"  # 55,000 >= 50,000
+    assert verdict("Redis consume vs PostgreSQL") == "yes"  # 2.75x
+    assert verdict("Redis publish() vs PostgreSQL") == "NO"  # 1.2x
+    assert verdict("Redis publish_many() events/s") == "NO"  # 90,000 < 100,000
+    assert verdict("cluster consume vs PostgreSQL") == "NO"  # 1.5x
+    heading = next(i for i, line in enumerate(lines) if line.startswith("how close"))
+    ceiling = lines[heading + 2 :]
+    assert [line.split()[-2:] for line in ceiling] == [
+        ["publish", "0.50x"],
+        ["publish_many", "0.50x"],
+        ["consume", "0.50x"],
+    ]
+
+
+def test_without_raw_redis_no_ceiling_is_shown() -> None:
+    results: dict[str, Any] = {"reflex": measured(), "reflex_redis": measured()}
+    text = format_report({**results, "ratio": compute_ratios(results)})
+    assert "ceiling" not in text
+
+
 def test_redis_answers_is_false_where_nothing_listens() -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
