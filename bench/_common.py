@@ -277,6 +277,43 @@ def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "platform": platform.platform()}
 
 
+def figures(
+    args: argparse.Namespace,
+    latency: LatencyResult,
+    *,
+    publish_per_s: float,
+    publish_many_per_s: float,
+    consume_per_s: float,
+    **settings: object,
+) -> dict[str, Any]:
+    """What every driver's result holds: the machine, the workload with the driver's own
+    `settings`, and the figures (rounded)."""
+    return {
+        **machine(),
+        "settings": {
+            "producers": args.producers,
+            "publish_count": args.publish_count,
+            "batch_size": args.batch_size,
+            "publish_many_count": args.publish_many_count,
+            "consume_count": args.consume_count,
+            **settings,
+            "latency_rate_offered": latency.offered_rate,
+            "latency_rate_achieved": round(latency.achieved_rate, 1),
+            "latency_seconds": args.latency_seconds,
+            "latency_samples": latency.samples,
+            "latency_lost": latency.lost,
+            "loop": args.loop,
+        },
+        "publish_per_s": round(publish_per_s, 1),
+        "publish_many_per_s": round(publish_many_per_s, 1),
+        "consume_per_s": round(consume_per_s, 1),
+        "latency_p50_ms": round(latency.p50_ms, 3),
+        "latency_p99_ms": round(latency.p99_ms, 3),
+        "latency_mean_ms": round(latency.mean_ms, 3),
+        "latency_max_ms": round(latency.max_ms, 3),
+    }
+
+
 def emit(result: dict[str, Any]) -> None:
     """The driver's result: one JSON line, the last line on stdout."""
     missing = [key for key in METRICS if key not in result]

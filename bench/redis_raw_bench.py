@@ -24,7 +24,7 @@ import contextlib
 import os
 import secrets
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import _common
 from redis.asyncio import Redis
@@ -78,7 +78,9 @@ async def consume(
         reply = await client.xreadgroup(GROUP, "c", {stream: ">"}, count=READ_COUNT, block=block)
         if not reply:
             continue
-        entries = reply[0][1]
+        # RESP2, bytes: [[stream, [(entry id, {field: value}), ...]]]
+        streams = cast("list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]", reply)
+        entries = streams[0][1]
         for _, fields in entries:
             handle(_common.seq_of(fields[b"p"]))
         await client.xack(stream, GROUP, *(entry_id for entry_id, _ in entries))
@@ -168,28 +170,14 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "system": SYSTEM,
         "version": version("redis"),
         "redis_version": info.get("redis_version"),
-        **_common.machine(),
-        "settings": {
-            "producers": args.producers,
-            "publish_count": args.publish_count,
-            "batch_size": args.batch_size,
-            "publish_many_count": args.publish_many_count,
-            "consume_count": args.consume_count,
-            "read_count": READ_COUNT,
-            "latency_rate_offered": latency.offered_rate,
-            "latency_rate_achieved": round(latency.achieved_rate, 1),
-            "latency_seconds": args.latency_seconds,
-            "latency_samples": latency.samples,
-            "latency_lost": latency.lost,
-            "loop": args.loop,
-        },
-        "publish_per_s": round(publish_per_s, 1),
-        "publish_many_per_s": round(publish_many_per_s, 1),
-        "consume_per_s": round(consume_per_s, 1),
-        "latency_p50_ms": round(latency.p50_ms, 3),
-        "latency_p99_ms": round(latency.p99_ms, 3),
-        "latency_mean_ms": round(latency.mean_ms, 3),
-        "latency_max_ms": round(latency.max_ms, 3),
+        **_common.figures(
+            args,
+            latency,
+            publish_per_s=publish_per_s,
+            publish_many_per_s=publish_many_per_s,
+            consume_per_s=consume_per_s,
+            read_count=READ_COUNT,
+        ),
     }
 
 
