@@ -8,11 +8,6 @@ PYTHON ?= python3
 # append it, so that every command below (rendered projects' Makefiles too) finds uv.
 export PATH := $(PATH):$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
-# Compile every installed module to bytecode once, at install (ours and the rendered
-# projects' environments: their tests start a few hundred server processes). Where
-# PYTHONDONTWRITEBYTECODE is set, as in many containers, each process would otherwise
-# compile its dependencies again: a server process imports in 3 s instead of 5.5 s.
-export UV_COMPILE_BYTECODE ?= 1
 # Two workers halve the suite's time on a 2-core machine (README.md has the figures).
 # The slowest tests are collected first (tests/conftest.py) and handed out one at a
 # time, so the two workers share them and the short tests fill the gaps at the end.

@@ -86,7 +86,10 @@ def render_and_install(render: Render, answers: Mapping[str, Any], name: str) ->
     run(project, "git", "init", "--quiet", "--initial-branch=main")
     run(project, "git", "add", "--all")
     run(project, *GIT, "commit", "--quiet", "--no-gpg-sign", "-m", "Render the template")
-    run(project, "make", "install")
+    # Bytecode compiled once, at install: the project's tests start a few hundred server
+    # processes, and where PYTHONDONTWRITEBYTECODE is set (as in many containers) each
+    # would compile its dependencies again (a server imports in 5.5 s instead of 3 s).
+    run(project, "make", "install", env={**os.environ, "UV_COMPILE_BYTECODE": "1"})
     return project
 
 
