@@ -138,7 +138,7 @@ AGENT_LABELS = {
     "agent_first_frame_p50_ms": "first reply frame p50 ms (one turn at a time)",
     "agent_first_frame_p99_ms": "first reply frame p99 ms",
     "agent_result_p50_ms": "result p50 ms",
-    "agent_turns_per_s": "turns/s (500 connections at once)",
+    "agent_turns_per_s": "turns/s (each connection one turn, all at once)",
     "agent_cpu_ms_per_turn": "CPU ms per turn (the process that ran them)",
     "agent_idle_kib_per_connection": "memory KiB per idle connection",
     "agent_two_processes_first_frame_p50_ms": "two processes: first reply frame p50 ms",
@@ -333,6 +333,8 @@ def _format_value(value: float | None, metric: str) -> str:
         return "-"
     if metric.endswith("_ms"):
         return f"{value:.2f}"
+    if metric.endswith(("_ms_per_turn", "_kib_per_connection")):
+        return f"{value:.1f}"
     if metric.startswith("ratio") or metric.endswith("_vs_empty"):
         return f"{value:.2f}x"
     return f"{value:,.0f}"

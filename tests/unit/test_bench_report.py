@@ -325,7 +325,8 @@ def test_agent_targets_judge_the_medians_of_the_rounds() -> None:
     assert row("agent first reply frame p99")[-4:] == ["8.70", "<=", "10", "yes"]
     assert row("agent turns/s, one process")[-4:] == ["520", ">=", "500", "yes"]
     assert row("two processes: first reply frame")[-1] == "40.00"
-    assert row("memory KiB per idle connection")[-1] == "86"
+    assert row("memory KiB per idle connection")[-1] == "85.5"
+    assert row("CPU ms per turn")[-1] == "18.0"
     slow = format_report(report(aggregate("reflex", [agent_round(14.9, 34.0)]))).splitlines()
     assert next(line for line in slow if line.startswith("agent turns/s")).endswith("NO")
 
