@@ -113,37 +113,29 @@ BENCH_PACKAGES = (
 # The agent path (`--agent-turns`, 200 by default; 0 skips it): the generated benchmark's
 # `--ws` phases on the PostgreSQL project, `TestModel` turns through real `serve`
 # processes as a WebSocket client sees them; one process, then the client on one process
-# and the turns run by another. What each round derives from them, and their labels.
-AGENT_METRICS = (
-    "agent_first_frame_p50_ms",
-    "agent_first_frame_p99_ms",
-    "agent_result_p50_ms",
-    "agent_turns_per_s",
-    "agent_cpu_ms_per_turn",
-    "agent_idle_kib_per_connection",
-    "agent_two_processes_first_frame_p50_ms",
-    "agent_two_processes_turns_per_s",
-)
-AGENT_FIGURES = {  # metric -> (processes, the generated benchmark's figure)
-    "agent_first_frame_p50_ms": (1, "first_frame_p50_ms"),
-    "agent_first_frame_p99_ms": (1, "first_frame_p99_ms"),
-    "agent_result_p50_ms": (1, "result_p50_ms"),
-    "agent_turns_per_s": (1, "concurrent_turns_per_s"),
-    "agent_cpu_ms_per_turn": (1, "concurrent_cpu_ms_per_turn"),
-    "agent_idle_kib_per_connection": (1, "idle_rss_per_connection_kib"),
-    "agent_two_processes_first_frame_p50_ms": (2, "first_frame_p50_ms"),
-    "agent_two_processes_turns_per_s": (2, "concurrent_turns_per_s"),
-}
-AGENT_LABELS = {
-    "agent_first_frame_p50_ms": "first reply frame p50 ms (one turn at a time)",
-    "agent_first_frame_p99_ms": "first reply frame p99 ms",
-    "agent_result_p50_ms": "result p50 ms",
-    "agent_turns_per_s": "turns/s (each connection one turn, all at once)",
-    "agent_cpu_ms_per_turn": "CPU ms per turn (the process that ran them)",
-    "agent_idle_kib_per_connection": "memory KiB per idle connection",
-    "agent_two_processes_first_frame_p50_ms": "two processes: first reply frame p50 ms",
-    "agent_two_processes_turns_per_s": "two processes: turns/s",
-}
+# and the turns run by another. Each metric a round derives from them: the deployment's
+# number of processes, the generated benchmark's figure, and the table's label.
+AGENT_FIGURES = {
+    "agent_first_frame_p50_ms": (
+        1, "first_frame_p50_ms", "first reply frame p50 ms (one turn at a time)"
+    ),
+    "agent_first_frame_p99_ms": (1, "first_frame_p99_ms", "first reply frame p99 ms"),
+    "agent_result_p50_ms": (1, "result_p50_ms", "result p50 ms"),
+    "agent_turns_per_s": (
+        1, "concurrent_turns_per_s", "turns/s (each connection one turn, all at once)"
+    ),
+    "agent_cpu_ms_per_turn": (
+        1, "concurrent_cpu_ms_per_turn", "CPU ms per turn (the process that ran them)"
+    ),
+    "agent_idle_kib_per_connection": (
+        1, "idle_rss_per_connection_kib", "memory KiB per idle connection"
+    ),
+    "agent_two_processes_first_frame_p50_ms": (
+        2, "first_frame_p50_ms", "two processes: first reply frame p50 ms"
+    ),
+    "agent_two_processes_turns_per_s": (2, "concurrent_turns_per_s", "two processes: turns/s"),
+}  # fmt: skip
+AGENT_METRICS = tuple(AGENT_FIGURES)
 DEFAULT_AGENT_TURNS = 200
 AGENT_QUICK_ARGS = ("--ws-connections", "10", "--ws-idle", "20")
 # Scaled-down workloads for `--quick` (a smoke run of the harness, not a measurement).
@@ -208,7 +200,7 @@ def agent_metrics(measured: Mapping[str, Any]) -> dict[str, float | None]:
     }
     return {
         metric: _number(by_processes.get(processes, {}).get(figure))
-        for metric, (processes, figure) in AGENT_FIGURES.items()
+        for metric, (processes, figure, _label) in AGENT_FIGURES.items()
     }
 
 
@@ -322,9 +314,9 @@ TARGETS = (
     Target("Redis latency p99 ms (500/s)", "reflex_redis", "latency_p99_ms", False, 5.0),
     Target("cluster consume vs PostgreSQL", "ratio", "cluster_consume_vs_postgres", True, 2.0),
     # The agent path (TestModel turns through `serve`), unless --agent-turns 0.
-    Target("agent first reply frame p50 ms", "reflex", AGENT_METRICS[0], False, 3.0),
-    Target("agent first reply frame p99 ms", "reflex", AGENT_METRICS[1], False, 10.0),
-    Target("agent turns/s, one process", "reflex", AGENT_METRICS[3], True, 500),
+    Target("agent first reply frame p50 ms", "reflex", "agent_first_frame_p50_ms", False, 3.0),
+    Target("agent first reply frame p99 ms", "reflex", "agent_first_frame_p99_ms", False, 10.0),
+    Target("agent turns/s, one process", "reflex", "agent_turns_per_s", True, 500),
 )
 
 
@@ -397,7 +389,7 @@ def format_report(report: Mapping[str, Any]) -> str:
     reflex = results["reflex"] or {}
     agent = [
         [label, _format_value(value, metric)]
-        for metric, label in AGENT_LABELS.items()
+        for metric, (_processes, _figure, label) in AGENT_FIGURES.items()
         if (value := _number(reflex.get(metric))) is not None
     ]
     if agent:  # the agent path, TestModel turns through `serve` (--agent-turns)

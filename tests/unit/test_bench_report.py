@@ -272,14 +272,22 @@ def test_extended_targets_get_verdicts_once_measured() -> None:
     )
 
 
-def test_extended_phases_are_asked_of_the_postgresql_project_only(tmp_path: Path) -> None:
+URL = "postgresql://server/db"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder with what `command_for` looks for in a generated project."""
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "bench.py").write_text("")
-    url = "postgresql://server/db"
+    return tmp_path
+
+
+def test_extended_phases_are_asked_of_the_postgresql_project_only(project: Path) -> None:
     phases = reflex_phases(extended=True, agent_turns=0)
-    assert set(EXTENDED_ARGS) <= set(command_for("reflex", url, tmp_path, (), reflex=phases))
-    assert not set(EXTENDED_ARGS) & set(command_for("reflex", url, tmp_path, ()))
-    redis = command_for("reflex_redis", url, tmp_path, (), reflex=phases)
+    assert set(EXTENDED_ARGS) <= set(command_for("reflex", URL, project, (), reflex=phases))
+    assert not set(EXTENDED_ARGS) & set(command_for("reflex", URL, project, ()))
+    redis = command_for("reflex_redis", URL, project, (), reflex=phases)
     assert "--completed" not in redis
 
 
@@ -339,15 +347,12 @@ def test_without_the_agent_path_its_targets_are_pending_and_no_table_is_shown() 
     )
 
 
-def test_the_agent_path_is_asked_of_the_postgresql_project_only(tmp_path: Path) -> None:
-    (tmp_path / "scripts").mkdir()
-    (tmp_path / "scripts" / "bench.py").write_text("")
-    url = "postgresql://server/db"
+def test_the_agent_path_is_asked_of_the_postgresql_project_only(project: Path) -> None:
     assert reflex_phases(extended=False, agent_turns=0) == []
     phases = reflex_phases(extended=False, agent_turns=200)
     assert phases == ["--ws", "200"]
-    assert command_for("reflex", url, tmp_path, (), reflex=phases)[-3:] == ["--ws", "200", "--json"]
-    assert "--ws" not in command_for("reflex_redis", url, tmp_path, (), reflex=phases)
+    assert command_for("reflex", URL, project, (), reflex=phases)[-3:] == ["--ws", "200", "--json"]
+    assert "--ws" not in command_for("reflex_redis", URL, project, (), reflex=phases)
     quick = reflex_phases(extended=True, agent_turns=5, quick=True)
     assert quick[: len(EXTENDED_ARGS)] == list(EXTENDED_ARGS)
     assert quick[len(EXTENDED_ARGS) :] == ["--ws", "5", "--ws-connections", "10", "--ws-idle", "20"]
