@@ -113,8 +113,10 @@ BENCH_PACKAGES = (
 # The agent path (`--agent-turns`, 200 by default; 0 skips it): the generated benchmark's
 # `--ws` phases on the PostgreSQL project, `TestModel` turns through real `serve`
 # processes as a WebSocket client sees them; one process, then the client on one process
-# and the turns run by another. Each metric a round derives from them: the deployment's
-# number of processes, the generated benchmark's figure, and the table's label.
+# and the turns run by another; and the agent alone, the same agent run by pydantic-ai in
+# the benchmark's process with no service around it (the floor under the turn's figures).
+# Each metric a round derives from them: the deployment's number of processes, the
+# generated benchmark's figure, and the table's label.
 AGENT_FIGURES = {
     "agent_first_frame_p50_ms": (
         1, "first_frame_p50_ms", "first reply frame p50 ms (one turn at a time)"
@@ -134,6 +136,11 @@ AGENT_FIGURES = {
         2, "first_frame_p50_ms", "two processes: first reply frame p50 ms"
     ),
     "agent_two_processes_turns_per_s": (2, "concurrent_turns_per_s", "two processes: turns/s"),
+    "agent_alone_first_tool_result_p50_ms": (
+        1, "alone_first_tool_result_p50_ms", "the agent alone: first tool result p50 ms"
+    ),
+    "agent_alone_cpu_ms_per_turn": (1, "alone_cpu_ms_per_run", "the agent alone: CPU ms per run"),
+    "agent_alone_runs_per_s": (1, "alone_runs_per_s", "the agent alone: runs/s (all at once)"),
 }  # fmt: skip
 AGENT_METRICS = tuple(AGENT_FIGURES)
 DEFAULT_AGENT_TURNS = 200
@@ -239,6 +246,7 @@ RATIOS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("redis_raw", "publish_many_per_s"),
     ),
     "redis_consume_vs_raw": (("reflex_redis", "consume_per_s"), ("redis_raw", "consume_per_s")),
+    "agent_turns_vs_alone": (("reflex", "agent_turns_per_s"), ("reflex", "agent_alone_runs_per_s")),
     "cluster_consume_vs_postgres": (
         ("reflex_redis_cluster", "consume_per_s"),
         ("reflex", "consume_per_s"),
@@ -404,15 +412,16 @@ def format_report(report: Mapping[str, Any]) -> str:
         target_rows.append([target.label, _format_value(value, metric), target.describe(), verdict])
     lines.extend(_rows_to_text(target_rows))
     ceiling = [
-        [f"Redis store / raw redis-py, {name}", _format_value(ratios.get(key), f"ratio_{key}")]
-        for name, key in (
-            ("publish", "redis_publish_vs_raw"),
-            ("publish_many", "redis_publish_many_vs_raw"),
-            ("consume", "redis_consume_vs_raw"),
+        [label, _format_value(ratios.get(key), f"ratio_{key}")]
+        for label, key in (
+            ("Redis store / raw redis-py, publish", "redis_publish_vs_raw"),
+            ("Redis store / raw redis-py, publish_many", "redis_publish_many_vs_raw"),
+            ("Redis store / raw redis-py, consume", "redis_consume_vs_raw"),
+            ("agent turns/s / the agent alone's runs/s", "agent_turns_vs_alone"),
         )
         if ratios.get(key) is not None
     ]
-    if ceiling:  # how close the store gets to what Redis itself does on this machine
+    if ceiling:  # how close the service gets to what Redis, or pydantic-ai, does alone here
         lines.extend(["", *_rows_to_text([["how close to the ceiling", "ratio"], *ceiling])])
     return "\n".join(lines)
 

@@ -303,6 +303,9 @@ def agent_round(first_p50: float, turns_per_s: float, *, two_p50: float = 40.0) 
         "concurrent_turns_per_s": turns_per_s,
         "concurrent_cpu_ms_per_turn": 18.0,
         "idle_rss_per_connection_kib": 85.5,
+        "alone_first_tool_result_p50_ms": 3.1,
+        "alone_cpu_ms_per_run": 6.2,
+        "alone_runs_per_s": 125.0,
     }
     two = {**one, "processes": 2, "first_frame_p50_ms": two_p50, "concurrent_turns_per_s": 41.0}
     return {**measured(consume_per_s=20_000), "websocket": [one, two]}
@@ -316,6 +319,8 @@ def test_agent_figures_are_read_per_deployment() -> None:
     assert figures["agent_idle_kib_per_connection"] == 85.5
     assert figures["agent_two_processes_first_frame_p50_ms"] == 30.0
     assert figures["agent_two_processes_turns_per_s"] == 41.0
+    assert figures["agent_alone_first_tool_result_p50_ms"] == 3.1
+    assert figures["agent_alone_runs_per_s"] == 125.0
     assert set(figures) == set(AGENT_METRICS)
     for unmeasured in (measured(), {"websocket": None}, {"websocket": ["not figures"]}):
         assert all(value is None for value in agent_metrics(unmeasured).values())
@@ -335,6 +340,11 @@ def test_agent_targets_judge_the_medians_of_the_rounds() -> None:
     assert row("two processes: first reply frame")[-1] == "40.00"
     assert row("memory KiB per idle connection")[-1] == "85.5"
     assert row("CPU ms per turn")[-1] == "18.0"
+    assert row("the agent alone: first tool result p50 ms")[-1] == "3.10"
+    assert row("the agent alone: CPU ms per run")[-1] == "6.2"
+    assert row("the agent alone: runs/s")[-1] == "125"
+    # How close the turns come to pydantic-ai's own rate: 520 / 125.
+    assert row("agent turns/s / the agent alone's runs/s")[-1] == "4.16x"
     slow = format_report(report(aggregate("reflex", [agent_round(14.9, 34.0)]))).splitlines()
     assert next(line for line in slow if line.startswith("agent turns/s")).endswith("NO")
 
