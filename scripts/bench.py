@@ -139,7 +139,7 @@ AGENT_FIGURES = {
     "agent_alone_first_tool_result_p50_ms": (
         1, "alone_first_tool_result_p50_ms", "the agent alone: first tool result p50 ms"
     ),
-    "agent_alone_cpu_ms_per_turn": (1, "alone_cpu_ms_per_run", "the agent alone: CPU ms per run"),
+    "agent_alone_cpu_ms_per_run": (1, "alone_cpu_ms_per_run", "the agent alone: CPU ms per run"),
     "agent_alone_runs_per_s": (1, "alone_runs_per_s", "the agent alone: runs/s (all at once)"),
 }  # fmt: skip
 AGENT_METRICS = tuple(AGENT_FIGURES)
@@ -333,7 +333,7 @@ def _format_value(value: float | None, metric: str) -> str:
         return "-"
     if metric.endswith("_ms"):
         return f"{value:.2f}"
-    if metric.endswith(("_ms_per_turn", "_kib_per_connection")):
+    if metric.endswith(("_ms_per_turn", "_ms_per_run", "_kib_per_connection")):
         return f"{value:.1f}"
     if metric.startswith("ratio") or metric.endswith("_vs_empty"):
         return f"{value:.2f}x"
