@@ -105,24 +105,25 @@ local function leased(id, attempt)
 end
 
 -- name: ENQUEUE
--- Store and queue new events; used by publish and by reconcile. ARGV[3..] holds 9 fields
--- per event: id, type, payload, conversation key ('' none), available at (ms, '0' now),
--- attempts, dead at (ms, '0' when not dead), last error ('' none), attempt base.
+-- Store and queue new events; used by publish and by reconcile. ARGV[3] is a JSON array
+-- with one array of 9 strings per event: id, type, payload, conversation key ('' none),
+-- available at (ms, '0' now), attempts, dead at (ms, '0' when not dead), last error (''
+-- none), attempt base. (One argument for the whole batch: the client encodes each argument
+-- in Python, so nine per event would cost it more than the script does.)
 -- An event whose hash exists is left alone, which makes this idempotent: reconcile and a
 -- repeated publish never queue an event twice. Returns the ids that were added.
 local now = now_ms()
 local added = {}
-for i = 3, #ARGV, 9 do
-  local id = ARGV[i]
+for _, e in ipairs(cjson.decode(ARGV[3])) do
+  local id = e[1]
   local h = ev(id)
   if redis.call('EXISTS', h) == 0 then
-    redis.call('HSET', h, 't', ARGV[i + 1], 'p', ARGV[i + 2], 'av', ARGV[i + 4],
-               'a', ARGV[i + 5], 'b', ARGV[i + 8])
-    if ARGV[i + 3] ~= '' then redis.call('HSET', h, 'k', ARGV[i + 3]) end
-    if ARGV[i + 7] ~= '' then redis.call('HSET', h, 'e', ARGV[i + 7]) end
-    if ARGV[i + 6] ~= '0' then
+    redis.call('HSET', h, 't', e[2], 'p', e[3], 'av', e[5], 'a', e[6], 'b', e[9])
+    if e[4] ~= '' then redis.call('HSET', h, 'k', e[4]) end
+    if e[8] ~= '' then redis.call('HSET', h, 'e', e[8]) end
+    if e[7] ~= '0' then
       redis.call('HSET', h, 'st', 'x')
-      redis.call('ZADD', P .. ':dead', ARGV[i + 6], id)
+      redis.call('ZADD', P .. ':dead', e[7], id)
     else
       enqueue(id, now)
     end
